@@ -1,0 +1,104 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from generation.models import GenerationResult, GenerationTask
+from generation.selectors import tasks_with_progress
+
+THUMBNAIL = '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" loading="lazy" style="{2}"></a>'
+THUMBNAIL_STYLE = "height:64px;width:64px;object-fit:cover;border-radius:4px;margin:0 4px 4px 0"
+
+
+def thumbnail(url: str | None, alt: str) -> str:
+    if not url:
+        return "—"
+    return format_html(THUMBNAIL, url, alt, THUMBNAIL_STYLE)
+
+
+def results_changelist_url(task: GenerationTask) -> str:
+    return f"{reverse('admin:generation_generationresult_changelist')}?task__id__exact={task.pk}"
+
+
+@admin.register(GenerationTask)
+class GenerationTaskAdmin(admin.ModelAdmin):
+    list_display = (
+        "task_id",
+        "user",
+        "status",
+        "progress",
+        "images_per_persona",
+        "bio_language",
+        "created_at",
+        "completed_at",
+        "results_link",
+    )
+    list_filter = ("status", ("user", admin.RelatedOnlyFieldListFilter), "created_at", "images_per_persona")
+    list_select_related = ("user",)
+    search_fields = ("task_id", "persona_description")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("user",)
+    readonly_fields = ("task_id", "created_at", "updated_at", "completed_at", "progress", "results_link")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("task_id", "user", "status", "progress", "results_link")}),
+        ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
+        ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
+        return tasks_with_progress(super().get_queryset(request))
+
+    @admin.display(description="personas done / with data / asked")
+    def progress(self, task: GenerationTask) -> str:
+        return f"{task.personas_done} / {task.personas_with_data} / {task.number_to_generate}"
+
+    @admin.display(description="results")
+    def results_link(self, task: GenerationTask) -> str:
+        return format_html('<a href="{}">View {} result(s)</a>', results_changelist_url(task), task.personas_with_data)
+
+
+@admin.register(GenerationResult)
+class GenerationResultAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "created_at")
+    list_filter = ("gender", "task__status")
+    list_select_related = ("task",)
+    search_fields = ("firstname", "lastname", "task__task_id")
+    raw_id_fields = ("task",)
+    readonly_fields = ("created_at", "base_thumbnail", "image_thumbnails", "images")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("task", "batch_number", "firstname", "lastname", "gender")}),
+        ("Bios", {"fields": ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")}),
+        ("Images", {"fields": ("base_image_url", "base_thumbnail", "image_thumbnails", "images")}),
+        (None, {"fields": ("created_at",)}),
+    )
+
+    @admin.display(description="name", ordering="lastname")
+    def full_name(self, result: GenerationResult) -> str:
+        return result.full_name
+
+    @admin.display(description="task", ordering="task__task_id")
+    def task_link(self, result: GenerationResult) -> str:
+        url = reverse("admin:generation_generationtask_change", args=[result.task_id])
+        return format_html('<a href="{}">{}</a>', url, result.task.task_id)
+
+    @admin.display(description="base image")
+    def base_thumbnail(self, result: GenerationResult) -> str:
+        return thumbnail(result.base_image_url, f"Base selfie of {result.full_name}")
+
+    @admin.display(description="images")
+    def image_count(self, result: GenerationResult) -> int:
+        return len(result.images) if isinstance(result.images, list) else 0
+
+    @admin.display(description="image thumbnails")
+    def image_thumbnails(self, result: GenerationResult) -> str:
+        urls = result.images if isinstance(result.images, list) else []
+        if not urls:
+            return "—"
+        return format_html_join(
+            "",
+            THUMBNAIL,
+            ((url, f"Image {n} of {result.full_name}", THUMBNAIL_STYLE) for n, url in enumerate(urls, 1)),
+        )

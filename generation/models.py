@@ -1,0 +1,148 @@
+"""Tasks and their results, on the documented `generation_tasks` and `generation_results` tables.
+
+Both foreign keys are declared with `db_constraint=False`: their database constraints are created
+by the migrations under the documented names (`fk_generation_tasks_user_id`, and
+`fk_generation_results_task_id` with ON DELETE CASCADE), which Django cannot name itself."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+TASK_ID_LENGTH = 8
+
+
+class GenerationTask(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        GENERATING_DATA = "generating-data", "Generating data"
+        GENERATING_IMAGES = "generating-images", "Generating images"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class ImagesPerPersona(models.IntegerChoices):
+        FOUR = 4, "4 images"
+        EIGHT = 8, "8 images"
+
+    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
+
+    task_id = models.CharField(max_length=12, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        # Tasks outlive a careless click: deactivate a user rather than delete their work.
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
+        related_name="generation_tasks",
+    )
+    persona_description = models.TextField()
+    bio_language = models.CharField(max_length=100)
+    number_to_generate = models.IntegerField()
+    images_per_persona = models.IntegerField(choices=ImagesPerPersona.choices)
+    status = models.CharField(max_length=50, choices=Status.choices, default=Status.PENDING, db_default=Status.PENDING)
+    error_log = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "generation_tasks"
+        ordering = ["-id"]
+        constraints = [
+            # The user-facing id is looked up from URLs and commands.
+            models.UniqueConstraint(fields=["task_id"], name="ix_generation_tasks_task_id"),
+            models.UniqueConstraint(fields=["task_id"], name="uq_generation_tasks_task_id"),
+        ]
+        indexes = [
+            # A user's own task list.
+            models.Index(fields=["user"], name="ix_generation_tasks_user_id"),
+            # Filtering by status (admin, finding running tasks).
+            models.Index(fields=["status"], name="ix_generation_tasks_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.task_id
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.task_id:
+            self.task_id = self.generate_task_id()
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def generate_task_id() -> str:
+        """A short random id for people to read and type; re-drawn on the rare clash with a
+        stored one (the unique constraint remains the final guard)."""
+        for _ in range(20):
+            candidate = uuid.uuid4().hex[:TASK_ID_LENGTH]
+            if not GenerationTask.objects.filter(task_id=candidate).exists():
+                return candidate
+        raise RuntimeError("Could not draw an unused task id in 20 tries.")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    def update_status(self, new_status: str) -> None:
+        if new_status not in self.Status.values:
+            raise ValueError(f"Unknown task status {new_status!r}; expected one of: {', '.join(self.Status.values)}.")
+        self.status = new_status
+        self.save(update_fields=["status", "updated_at"])
+
+    def mark_completed(self, success: bool, error_message: str | None = None) -> None:
+        """End the task: `completed` or `failed`, stamped with the time it ended."""
+        self.status = self.Status.COMPLETED if success else self.Status.FAILED
+        self.completed_at = timezone.now()
+        update_fields = ["status", "completed_at", "updated_at"]
+        if error_message:
+            self.error_log = error_message
+            update_fields.append("error_log")
+        self.save(update_fields=update_fields)
+
+
+class GenerationResult(models.Model):
+    """One persona of a task: names, gender, a bio per platform and its image URLs."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "f", "Female"
+        MALE = "m", "Male"
+
+    task = models.ForeignKey(
+        GenerationTask,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="results",
+    )
+    batch_number = models.IntegerField()
+    firstname = models.CharField(max_length=100)
+    lastname = models.CharField(max_length=100)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    bio_facebook = models.TextField(null=True, blank=True)
+    bio_instagram = models.TextField(null=True, blank=True)
+    bio_x = models.TextField(null=True, blank=True)
+    bio_tiktok = models.TextField(null=True, blank=True)
+    base_image_url = models.TextField(null=True, blank=True)
+    # Ordered list of the public URLs of the split images.
+    images = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "generation_results"
+        ordering = ["id"]
+        indexes = [
+            # A task's results (task page, progress counts, cascade).
+            models.Index(fields=["task"], name="ix_generation_results_task_id"),
+            # Results of one batch (the pipeline checks what a batch already saved).
+            models.Index(fields=["batch_number"], name="ix_generation_results_batch_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.firstname} {self.lastname}"

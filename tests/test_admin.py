@@ -1,0 +1,168 @@
+"""The admin is the operators' console: every page answers, list pages cost a constant number of
+queries, and the actions do what they say."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import User
+from generation.models import GenerationResult, GenerationTask
+from siteconfig.models import Config, Settings
+from tests.factories import make_result, make_task, make_user
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [User, Settings, Config, GenerationTask, GenerationResult]
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def make_rows(count):
+    """`count` users, tasks and results (each task with one result)."""
+    for _ in range(count):
+        make_result(make_task(user=make_user()))
+
+
+def some_object(model):
+    if model is GenerationResult:
+        return make_result(make_task())
+    if model is GenerationTask:
+        return make_task()
+    if model is User:
+        return make_user()
+    return model.objects.first()
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_changelist_add_and_change_pages_answer_200(admin_client, model):
+    obj = some_object(model)
+    assert admin_client.get(admin_url(model, "changelist")).status_code == 200
+    assert admin_client.get(admin_url(model, "add")).status_code == 200
+    assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, model):
+    make_rows(1)
+    if model in (Settings, Config):
+        model.objects.create(key="extra_0", value=True if model is Config else "x")
+    url = admin_url(model, "changelist")
+    admin_client.get(url)  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as one_row:
+        assert admin_client.get(url).status_code == 200
+    make_rows(49)
+    if model in (Settings, Config):
+        for n in range(1, 50):
+            model.objects.create(key=f"extra_{n}", value=True if model is Config else "x")
+    with CaptureQueriesContext(connection) as fifty_rows:
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= 50
+    assert len(fifty_rows) == len(one_row), [q["sql"] for q in fifty_rows]
+
+
+def test_add_user_page_creates_a_staff_user_with_a_password(admin_client):
+    response = admin_client.post(
+        admin_url(User, "add"),
+        {
+            "email": "New.Staff@Example.com",
+            "password1": "a long enough secret",
+            "password2": "a long enough secret",
+            "is_staff": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user = User.objects.get(email="new.staff@example.com")
+    assert user.is_staff and user.check_password("a long enough secret")
+
+
+def test_deactivate_action_blocks_others_but_not_yourself(admin_client, superuser):
+    other = make_user()
+    response = admin_client.post(
+        admin_url(User, "changelist"),
+        {"action": "deactivate_users", "_selected_action": [other.pk, superuser.pk]},
+        follow=True,
+    )
+    assert "Deactivated 1 user(s)" in response.content.decode()
+    other.refresh_from_db()
+    superuser.refresh_from_db()
+    assert not other.is_active and superuser.is_active
+
+
+def test_config_flags_are_toggled_from_the_list(admin_client):
+    flags = list(Config.objects.order_by("key"))
+    data = {
+        "form-TOTAL_FORMS": str(len(flags)),
+        "form-INITIAL_FORMS": str(len(flags)),
+        "_save": "Save",
+    }
+    for n, flag in enumerate(flags):
+        data[f"form-{n}-id"] = str(flag.pk)
+        if flag.key == "randomize_face_base":
+            data[f"form-{n}-value"] = "on"
+    response = admin_client.post(admin_url(Config, "changelist"), data)
+    assert response.status_code == 302
+    assert Config.get_value("randomize_face_base") is True
+    assert Config.get_value("randomize_face_gender_lock") is False
+
+
+def test_bio_prompt_is_edited_in_a_large_text_area_and_its_key_is_read_only(admin_client):
+    prompt = Settings.objects.get(key="bio_prompt_x")
+    response = admin_client.get(admin_url(Settings, "change", prompt.pk))
+    html = response.content.decode()
+    assert 'rows="16"' in html and 'name="value"' in html
+    assert 'name="key"' not in html
+    response = admin_client.post(admin_url(Settings, "change", prompt.pk), {"value": "Short and dry."})
+    assert response.status_code == 302
+    assert Settings.get_value("bio_prompt_x") == "Short and dry."
+
+
+def test_restore_defaults_action_puts_back_the_default_prompt(admin_client):
+    Settings.set_value("bio_prompt_x", "edited")
+    prompt = Settings.objects.get(key="bio_prompt_x")
+    admin_client.post(
+        admin_url(Settings, "changelist"), {"action": "restore_defaults", "_selected_action": [prompt.pk]}
+    )
+    assert "160" in Settings.get_value("bio_prompt_x")
+
+
+def test_task_list_shows_progress_and_links_to_its_results_in_one_click(admin_client):
+    task = make_task(number_to_generate=3)
+    make_result(task)
+    make_result(task, images=None)
+    other_task_result = make_result(make_task())
+    response = admin_client.get(admin_url(GenerationTask, "changelist"))
+    html = response.content.decode()
+    assert "1 / 2 / 3" in html
+    link = f"{admin_url(GenerationResult, 'changelist')}?task__id__exact={task.pk}"
+    assert link.replace("&", "&amp;") in html
+    results_page = admin_client.get(link)
+    assert results_page.status_code == 200
+    assert {r.pk for r in results_page.context["cl"].result_list} == set(task.results.values_list("pk", flat=True))
+    assert other_task_result.pk not in {r.pk for r in results_page.context["cl"].result_list}
+
+
+def test_task_list_filters_by_status_and_user_and_searches_task_id_and_description(admin_client):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    surfers = make_task(user=alice, persona_description="Surfers from Biarritz")
+    failed = make_task(user=bob, status="failed")
+    url = admin_url(GenerationTask, "changelist")
+    assert [t.pk for t in admin_client.get(url, {"status__exact": "failed"}).context["cl"].result_list] == [failed.pk]
+    assert [t.pk for t in admin_client.get(url, {"user__id__exact": alice.pk}).context["cl"].result_list] == [
+        surfers.pk
+    ]
+    assert [t.pk for t in admin_client.get(url, {"q": "biarritz"}).context["cl"].result_list] == [surfers.pk]
+    assert [t.pk for t in admin_client.get(url, {"q": failed.task_id}).context["cl"].result_list] == [failed.pk]
+
+
+def test_result_pages_show_the_base_and_every_image_as_read_only_thumbnails(admin_client):
+    result = make_result(make_task())
+    listing = admin_client.get(admin_url(GenerationResult, "changelist")).content.decode()
+    assert f'src="{result.base_image_url}"' in listing
+    html = admin_client.get(admin_url(GenerationResult, "change", result.pk)).content.decode()
+    for url in result.images:
+        assert f'<img src="{url}"' in html
+    assert 'name="images"' not in html

@@ -1,0 +1,154 @@
+"""The Django migrations reproduce the documented Alembic chain, in order, with their data steps,
+and every one of them reverses."""
+
+import importlib
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+
+from siteconfig.defaults import DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS
+
+CHAIN = [
+    ("accounts", "0001_initial", "25698f3f906f"),
+    ("siteconfig", "0001_create_settings_table", "d8cfd3cb4083"),
+    ("generation", "0001_create_generation_tasks_table", "3a0f944324eb"),
+    ("generation", "0002_create_generation_results_table", "3d677a879bd9"),
+    ("generation", "0003_add_s3_image_url_fields_to_generation_results", "36b6aa503da9"),
+    ("generation", "0004_convert_image_urls_to_jsonb_array", "30c18b6939ce"),
+    ("siteconfig", "0002_create_config_table_for_boolean_settings", "d59663db64e2"),
+]
+OUR_APPS = {"accounts", "siteconfig", "generation"}
+BEFORE_JSONB = ("generation", "0003_add_s3_image_url_fields_to_generation_results")
+JSONB = ("generation", "0004_convert_image_urls_to_jsonb_array")
+
+
+def test_the_plan_applies_the_documented_chain_in_order_then_django_only_steps():
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan = [key for key in loader.graph.forwards_plan(("accounts", "0002_add_staff_flags_and_permissions"))]
+    ours = [key for key in plan if key[0] in OUR_APPS]
+    assert ours == [(app, name) for app, name, _ in CHAIN] + [("accounts", "0002_add_staff_flags_and_permissions")]
+    leaves = [key for key in loader.graph.leaf_nodes() if key[0] in OUR_APPS]
+    assert sorted(leaves) == sorted(
+        [("accounts", "0002_add_staff_flags_and_permissions"), ("siteconfig", CHAIN[-1][1]), JSONB]
+    )
+
+
+@pytest.mark.parametrize(("app", "name", "revision"), CHAIN)
+def test_each_migration_names_its_alembic_revision(app, name, revision):
+    module = importlib.import_module(f"{app}.migrations.{name}")
+    assert f"Alembic {revision}" in module.__doc__
+
+
+def test_the_reverted_revision_is_not_reproduced():
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for key, migration in loader.disk_migrations.items():
+        assert "9d413bd6c3bd" not in (importlib.import_module(migration.__module__).__doc__ or "").split("(")[0], key
+
+
+def migrate(executor, targets):
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    applied = [target for target in targets if target[1] is not None]
+    return executor.loader.project_state(applied).apps if applied else None
+
+
+def latest_targets(executor):
+    executor.loader.build_graph()
+    return executor.loader.graph.leaf_nodes()
+
+
+@pytest.fixture
+def executor(transactional_db):
+    executor = MigrationExecutor(connection)
+    yield executor
+    migrate(executor, latest_targets(executor))
+
+
+def seed_legacy_rows(apps):
+    """A user, a task and results with 0 to 4 image URLs (some with gaps), as the app stored them
+    before 30c18b6939ce."""
+    User = apps.get_model("accounts", "User")
+    Task = apps.get_model("generation", "GenerationTask")
+    Result = apps.get_model("generation", "GenerationResult")
+    user = User.objects.create(email="legacy@example.com", password="!")
+    task = Task.objects.create(
+        task_id="legacy01", user=user, persona_description="d", bio_language="English", number_to_generate=5,
+        images_per_persona=4,
+    )  # fmt: skip
+    layouts = {
+        "none": [None, None, None, None],
+        "one": ["u1", None, None, None],
+        "gap": ["u1", None, "u3", None],
+        "three": [None, "u2", "u3", "u4"],
+        "four": ["u1", "u2", "u3", "u4"],
+    }
+    for name, urls in layouts.items():
+        Result.objects.create(
+            task=task, batch_number=1, firstname=name, lastname="x", gender="f", base_image_url=f"base-{name}",
+            **{f"image_{n}_url": url for n, url in enumerate(urls, 1)},
+        )  # fmt: skip
+    return layouts
+
+
+def test_jsonb_migration_moves_urls_in_order_and_back(executor):
+    old_apps = migrate(executor, [BEFORE_JSONB])
+    layouts = seed_legacy_rows(old_apps)
+
+    new_apps = migrate(executor, [JSONB])
+    Result = new_apps.get_model("generation", "GenerationResult")
+    images = dict(Result.objects.values_list("firstname", "images"))
+    assert images == {
+        "none": None,
+        "one": ["u1"],
+        "gap": ["u1", "u3"],
+        "three": ["u2", "u3", "u4"],
+        "four": ["u1", "u2", "u3", "u4"],
+    }
+    assert dict(Result.objects.values_list("firstname", "base_image_url"))["gap"] == "base-gap"
+    Result.objects.filter(firstname="four").update(images=["u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"])
+
+    old_apps = migrate(executor, [BEFORE_JSONB])
+    Result = old_apps.get_model("generation", "GenerationResult")
+    columns = {r.firstname: [r.image_1_url, r.image_2_url, r.image_3_url, r.image_4_url] for r in Result.objects.all()}
+    assert columns["none"] == layouts["none"]
+    assert columns["one"] == ["u1", None, None, None]
+    assert columns["gap"] == ["u1", "u3", None, None]  # compacted by the forward step, as in Alembic
+    assert columns["three"] == ["u2", "u3", "u4", None]
+    assert columns["four"] == ["u1", "u2", "u3", "u4"]  # the first four of eight
+
+
+def test_generation_migrates_to_zero_and_forward_again_with_rows_in_the_tables(executor):
+    apps = migrate(executor, latest_targets(executor))
+    seed_rows_now(apps)
+    migrate(executor, [("generation", None)])
+    tables = set(connection.introspection.table_names())
+    assert not {"generation_tasks", "generation_results", "config"} & tables
+    assert {"users", "settings"} <= tables
+
+    apps = migrate(executor, latest_targets(executor))
+    assert dict(apps.get_model("siteconfig", "Config").objects.values_list("key", "value")) == DEFAULT_CONFIG_FLAGS
+    seed_rows_now(apps)
+    assert apps.get_model("generation", "GenerationResult").objects.count() == 1
+
+
+def test_the_whole_chain_reverses_to_zero_and_reapplies(executor):
+    migrate(executor, [("accounts", None)])
+    tables = set(connection.introspection.table_names())
+    assert not {"users", "settings", "config", "generation_tasks", "generation_results"} & tables
+    apps = migrate(executor, latest_targets(executor))
+    assert dict(apps.get_model("siteconfig", "Settings").objects.values_list("key", "value")) == DEFAULT_BIO_PROMPTS
+
+
+def seed_rows_now(apps):
+    User = apps.get_model("accounts", "User")
+    Task = apps.get_model("generation", "GenerationTask")
+    Result = apps.get_model("generation", "GenerationResult")
+    user, _ = User.objects.get_or_create(email="rows@example.com", defaults={"password": "!"})
+    task = Task.objects.create(
+        task_id=f"rows{Task.objects.count():04d}", user=user, persona_description="d", bio_language="English",
+        number_to_generate=1, images_per_persona=8,
+    )  # fmt: skip
+    Result.objects.create(task=task, batch_number=1, firstname="a", lastname="b", gender="m", images=["x"] * 8)
