@@ -1,6 +1,6 @@
 """The one settings module. Every value that differs between machines comes from the environment
-(or a `.env` file beside manage.py), read with django-environ; the defaults are the embedded ones
-that let a fresh checkout run with no servers."""
+(or a `.env` file beside manage.py, or the file ENV_FILE names), read with django-environ; the
+defaults are the embedded ones that let a fresh checkout run with no servers."""
 
 from pathlib import Path
 
@@ -10,9 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
     # Real environment variables win over the file.
-    env.read_env(BASE_DIR / ".env")
+    env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 

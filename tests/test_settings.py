@@ -1,0 +1,68 @@
+"""Settings come from the environment; each case runs Django's settings in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRINT_SETTINGS = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "db = settings.DATABASES['default']; "
+    "print(json.dumps({'engine': db['ENGINE'], 'name': str(db['NAME']), 'debug': settings.DEBUG, "
+    "'hosts': settings.ALLOWED_HOSTS, 'origins': settings.CSRF_TRUSTED_ORIGINS, 'tz': settings.TIME_ZONE}))"
+)
+
+
+def load_settings(**environment):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}}
+    env |= {"DJANGO_SETTINGS_MODULE": "avatar_project.settings", "ENV_FILE": "/nonexistent/.env"} | environment
+    return subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_without_database_url_the_database_is_an_sqlite_file_in_the_project():
+    done = load_settings(SECRET_KEY="s" * 50)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert loaded["engine"] == "django.db.backends.sqlite3"
+    assert loaded["name"] == str(ROOT / "db.sqlite3")
+
+
+def test_database_url_selects_postgresql():
+    done = load_settings(SECRET_KEY="s" * 50, DATABASE_URL="postgres://u:p@db.internal:5433/avatars")
+    loaded = json.loads(done.stdout)
+    assert (loaded["engine"], loaded["name"]) == ("django.db.backends.postgresql", "avatars")
+
+
+def test_secret_key_is_required_when_debug_is_off_with_a_clear_message():
+    done = load_settings(DEBUG="false")
+    assert done.returncode != 0
+    assert "SECRET_KEY is not set" in done.stderr
+
+
+def test_debug_runs_without_a_secret_key():
+    done = load_settings(DEBUG="true")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["debug"] is True
+
+
+def test_hosts_origins_and_time_zone_come_from_the_environment():
+    done = load_settings(
+        SECRET_KEY="s" * 50,
+        ALLOWED_HOSTS="avatars.example.com,.internal",
+        CSRF_TRUSTED_ORIGINS="https://avatars.example.com",
+        TIME_ZONE="Europe/Paris",
+    )
+    loaded = json.loads(done.stdout)
+    assert loaded["hosts"] == ["avatars.example.com", ".internal"]
+    assert loaded["origins"] == ["https://avatars.example.com"]
+    assert loaded["tz"] == "Europe/Paris"
+
+
+def test_the_env_file_is_read_but_the_real_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("SECRET_KEY=from-the-file-" + "x" * 40 + "\nTIME_ZONE=Asia/Tokyo\n")
+    done = load_settings(ENV_FILE=str(env_file), TIME_ZONE="America/Lima")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tz"] == "America/Lima"
