@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_q",
     "accounts",
     "siteconfig",
     "generation",
@@ -97,6 +98,103 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Storage: S3 (or any S3-compatible server) when a bucket is named, else local files. ---
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            # Public URLs: readable through a bucket policy or a CDN, never signed.
+            "querystring_auth": False,
+            # New buckets refuse ACLs; send one only when asked to.
+            "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+            # Keys are deterministic, so a re-run overwrites rather than adding a second file.
+            "file_overwrite": True,
+            "location": env.str("AWS_LOCATION", default=""),
+        },
+    }
+else:
+    DEFAULT_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"allow_overwrite": True},
+    }
+STORAGES = {
+    "default": DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Generation pipeline ---
+MAX_PERSONAS_PER_TASK = env.int("MAX_PERSONAS_PER_TASK", default=500)
+PERSONAS_PER_BATCH = env.int("PERSONAS_PER_BATCH", default=5)
+# How many times one batch asks the model again for personas it did not get.
+BATCH_ASK_ROUNDS = env.int("BATCH_ASK_ROUNDS", default=3)
+# Tries of one unit (a batch, or one persona's images), worker deaths included.
+UNIT_MAX_ATTEMPTS = env.int("UNIT_MAX_ATTEMPTS", default=3)
+STALL_MINUTES = env.int("STALL_MINUTES", default=10)
+# Seconds to wait before a failed unit is tried again, times its attempt number (at most 30).
+UNIT_RETRY_DELAY = env.float("UNIT_RETRY_DELAY", default=2.0)
+IMAGE_FORMAT = env.str("IMAGE_FORMAT", default="jpeg")  # jpeg or webp: how tiles are encoded
+IMAGE_QUALITY = env.int("IMAGE_QUALITY", default=90)
+# 8 images per persona: two 2x2 grids made in parallel (default), or one 2x4 grid.
+GRID_LAYOUT_8 = env.str("GRID_LAYOUT_8", default="2x2+2x2")
+# Reference faces refused by moderation are swapped for another this many times.
+FACE_SWAP_TRIES = env.int("FACE_SWAP_TRIES", default=3)
+
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="openai" if OPENAI_API_KEY else "offline")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+OPENAI_TEXT_MODEL = env.str("OPENAI_TEXT_MODEL", default="gpt-5.4-mini")
+OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")
+OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # base selfie and 2x2 grids
+OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a 2x4 grid
+OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
+# Sent only to models that accept it (gpt-image-1.5); others keep identity without it.
+OPENAI_INPUT_FIDELITY = env.str("OPENAI_INPUT_FIDELITY", default="high")
+# Per-try timeouts and the client's own retries; see the job timeout below.
+OPENAI_TEXT_TIMEOUT = env.float("OPENAI_TEXT_TIMEOUT", default=60.0)
+OPENAI_IMAGE_TIMEOUT = env.float("OPENAI_IMAGE_TIMEOUT", default=150.0)
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+# Caps shared by every worker on every machine (unset: no cap).
+OPENAI_IMAGES_PER_MINUTE = env.int("OPENAI_IMAGES_PER_MINUTE", default=0) or None
+OPENAI_REQUESTS_PER_MINUTE = env.int("OPENAI_REQUESTS_PER_MINUTE", default=0) or None
+
+# --- Background jobs (django-q2): the ORM broker by default, Redis when REDIS_URL is set. ---
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_WORKERS = env.int("Q_WORKERS", default=4)
+# An images unit makes up to three image calls in a row (base, then grids); each may take
+# (OPENAI_MAX_RETRIES + 1) tries of OPENAI_IMAGE_TIMEOUT plus backoff: 2 x 3 x 150 s + 30 s = 930 s
+# for the two sequential steps (the 8-image grids run in parallel). The job timeout sits above that.
+Q_TIMEOUT = env.int("Q_TIMEOUT", default=1200)
+Q_CLUSTER = {
+    "name": "avatar",
+    "workers": Q_WORKERS,
+    "timeout": Q_TIMEOUT,
+    # Must exceed the timeout, or a slow job is handed to a second worker while still running.
+    "retry": env.int("Q_RETRY", default=Q_TIMEOUT + 120),
+    # Our units count their own attempts; a job that raises is acknowledged, not redelivered forever.
+    "ack_failures": True,
+    "max_attempts": 1,
+    "queue_limit": Q_WORKERS * 2,
+    "poll": env.float("Q_POLL", default=0.5),
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Background jobs",
+    "recycle": 200,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,11 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from generation.models import GenerationResult, GenerationTask
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.selectors import tasks_with_progress
+from generation.services import cancel_task, retry_task
 
 THUMBNAIL = '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" loading="lazy" style="{2}"></a>'
 THUMBNAIL_STYLE = "height:64px;width:64px;object-fit:cover;border-radius:4px;margin:0 4px 4px 0"
@@ -47,8 +49,30 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
     )
 
+    actions = ("retry_tasks", "cancel_tasks")
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
         return tasks_with_progress(super().get_queryset(request))
+
+    @admin.action(description="Retry selected tasks (failed or stalled; finished work is kept)")
+    def retry_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
+        self._each(request, queryset, lambda task: retry_task(task, by=request.user), "Retried")
+
+    @admin.action(description="Cancel selected running tasks")
+    def cancel_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
+        self._each(request, queryset, lambda task: cancel_task(task, by=request.user), "Cancelled")
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[GenerationTask], action, verb: str) -> None:
+        done = []
+        for task in queryset:
+            try:
+                action(task)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+            else:
+                done.append(task.task_id)
+        if done:
+            self.message_user(request, f"{verb} {len(done)} task(s): {', '.join(done)}.", messages.SUCCESS)
 
     @admin.display(description="personas done / with data / asked")
     def progress(self, task: GenerationTask) -> str:
@@ -102,3 +126,21 @@ class GenerationResultAdmin(admin.ModelAdmin):
             THUMBNAIL,
             ((url, f"Image {n} of {result.full_name}", THUMBNAIL_STYLE) for n, url in enumerate(urls, 1)),
         )
+
+
+@admin.register(PipelineUnit)
+class PipelineUnitAdmin(admin.ModelAdmin):
+    """Read-only view of the pipeline's units, for finding out why a task is slow or failed."""
+
+    list_display = ("__str__", "task", "kind", "number", "state", "attempts", "note", "updated_at")
+    list_filter = ("state", "kind")
+    list_select_related = ("task",)
+    search_fields = ("task__task_id", "note")
+    raw_id_fields = ("task", "result")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PipelineUnit | None = None) -> bool:
+        return False

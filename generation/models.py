@@ -146,3 +146,77 @@ class GenerationResult(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.firstname} {self.lastname}"
+
+
+class PipelineUnit(models.Model):
+    """One background job's worth of work: a batch of personas, or one persona's images.
+
+    The pipeline's own state lives here, not on the documented tables: which units a task has,
+    how often each was tried (worker deaths included, which django-q2 does not count), and who
+    holds it right now (a lease that runs out if its worker dies)."""
+
+    class Kind(models.TextChoices):
+        BATCH = "batch", "Batch of personas"
+        IMAGES = "images", "Persona images"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    OPEN_STATES = (State.PENDING, State.QUEUED, State.RUNNING)
+
+    # Both foreign keys cascade in the database too (created by the migration), so that deleting a
+    # task or result in plain SQL still works.
+    task = models.ForeignKey(
+        GenerationTask, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="units"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The batch number for a batch, the result's id for images.
+    number = models.IntegerField()
+    # Personas asked of a batch.
+    size = models.IntegerField(default=0)
+    result = models.ForeignKey(
+        GenerationResult, on_delete=models.CASCADE, db_constraint=False, null=True, blank=True, related_name="units"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.IntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Why it failed, or what it fell short of (a batch that got fewer personas than asked).
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "generation_units"
+        ordering = ["id"]
+        constraints = [
+            # A unit is planned once, however many workers plan it.
+            models.UniqueConstraint(fields=["task", "kind", "number"], name="generation_units_once_per_task"),
+        ]
+        indexes = [
+            # Dispatch and progress: a task's units by state.
+            models.Index(fields=["task", "state"], name="generation_units_task_state"),
+            # The stall sweep: open units whose lease or queue time ran out.
+            models.Index(fields=["state", "updated_at"], name="generation_units_state_upd"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}:{self.kind}:{self.number}"
+
+
+class RateLimitSlot(models.Model):
+    """The next free moment (epoch seconds) for one kind of API call, shared by every worker on
+    every machine through the database."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    next_at = models.FloatField(default=0.0)
+
+    class Meta:
+        db_table = "generation_rate_slots"
+
+    def __str__(self) -> str:
+        return self.name

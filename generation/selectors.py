@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from generation.models import GenerationResult, GenerationTask
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
 
 
 def _result_count(**filters) -> Coalesce:
@@ -28,4 +30,57 @@ def tasks_with_progress(queryset: QuerySet[GenerationTask] | None = None) -> Que
     return queryset.annotate(
         personas_with_data=_result_count(),
         personas_done=_result_count(images__isnull=False),
+    )
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    task_id: str
+    status: str
+    asked: int
+    with_data: int
+    with_images: int
+    failed_units: int
+    finished: bool
+
+    def bar(self, width: int = 30) -> str:
+        done = self.with_images if self.status != GenerationTask.Status.GENERATING_DATA else self.with_data
+        filled = round(width * done / self.asked) if self.asked else width
+        stage = "data" if self.status == GenerationTask.Status.GENERATING_DATA else "images"
+        return f"[{'#' * filled}{'.' * (width - filled)}] {stage}: {done}/{self.asked} ({self.status})"
+
+    def summary(self) -> str:
+        return (
+            f"{self.with_data} of {self.asked} persona(s) with data, {self.with_images} with images"
+            f"{f', {self.failed_units} unit(s) failed' if self.failed_units else ''}."
+        )
+
+
+def task_progress(task_pk: int) -> TaskProgress:
+    """How far a task has got, in one query."""
+    task = (
+        tasks_with_progress(GenerationTask.objects.filter(pk=task_pk))
+        .annotate(
+            failed_units=Coalesce(
+                Subquery(
+                    PipelineUnit.objects.filter(task=OuterRef("pk"), state=PipelineUnit.State.FAILED)
+                    .order_by()
+                    .values("task")
+                    .annotate(n=Count("id"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
+        .get()
+    )
+    return TaskProgress(
+        task_id=task.task_id,
+        status=task.status,
+        asked=task.number_to_generate,
+        with_data=task.personas_with_data,
+        with_images=task.personas_done,
+        failed_units=task.failed_units,
+        finished=task.is_finished,
     )

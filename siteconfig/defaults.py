@@ -47,3 +47,6 @@ DEFAULT_CONFIG_FLAGS = {
     # With randomize_face_base on: only pick reference faces of the persona's gender.
     "randomize_face_gender_lock": False,
 }
+
+# Where each platform cuts a bio, in characters (the prompts above say the same in words).
+BIO_LIMITS = {"facebook": 101, "instagram": 150, "x": 160, "tiktok": 80}

@@ -1,0 +1,66 @@
+"""The one small interface the pipeline drives: personas from a text model, images from an image
+model. `openai` talks to OpenAI or any compatible server; `offline` needs no network. The pipeline
+never knows which one it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+
+
+class BackendError(Exception):
+    """Base of the errors a backend raises; the message is meant for the task's error log."""
+
+
+class TransientBackendError(BackendError):
+    """Worth trying again later: rate limits, server errors, timeouts, dropped connections."""
+
+
+class FatalBackendError(BackendError):
+    """Trying again cannot help (rejected key, exhausted quota, unknown model): stop the task."""
+
+
+class RefusedError(BackendError):
+    """The model refused this request (moderation, a refusal): another input may pass."""
+
+
+class MalformedAnswerError(BackendError):
+    """The answer could not be read (not JSON, wrong shape): asking again may help."""
+
+
+@dataclass(frozen=True)
+class PersonaRequest:
+    description: str
+    language: str
+    count: int
+    bio_prompts: dict[str, str]  # platform -> prompt
+    avoid_names: list[str] = field(default_factory=list)
+
+
+class GenerationBackend(Protocol):
+    name: str
+
+    def generate_personas(self, request: PersonaRequest) -> list[dict]:
+        """Raw persona dicts (firstname, lastname, gender, bio_<platform>); the pipeline validates them."""
+
+    def generate_image(self, prompt: str, *, size: str) -> bytes:
+        """One image from a text prompt, as encoded bytes (PNG or JPEG)."""
+
+    def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
+        """One image made from reference images; `grid` (columns, rows) when a photo grid is asked."""
+
+
+@cache
+def get_backend() -> GenerationBackend:
+    if settings.GENERATION_BACKEND == "openai":
+        from generation.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend.from_settings()
+    if settings.GENERATION_BACKEND == "offline":
+        from generation.backends.offline import OfflineBackend
+
+        return OfflineBackend()
+    raise ValueError(f"Unknown GENERATION_BACKEND {settings.GENERATION_BACKEND!r}: use 'openai' or 'offline'.")

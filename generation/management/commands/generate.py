@@ -1,0 +1,82 @@
+import sys
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User, normalize_email
+from generation.models import GenerationTask
+from generation.pipeline.stages import run_inline
+from generation.selectors import task_progress
+from generation.services import submit_task
+
+
+class Command(BaseCommand):
+    help = "Submit a generation task; --wait follows the workers until it ends, --sync runs it here with no worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("description", help="Who the personas are.")
+        parser.add_argument("--count", type=int, default=5, help="How many personas (default 5).")
+        parser.add_argument("--images", type=int, default=4, choices=[4, 8], help="Images per persona (4 or 8).")
+        parser.add_argument("--language", default="English", help="Language of the bios (default English).")
+        parser.add_argument("--user", help="Email of the owner (default: the first active superuser).")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument("--wait", action="store_true", help="Follow the background workers until the task ends.")
+        mode.add_argument("--sync", action="store_true", help="Run the whole pipeline in this process.")
+
+    def handle(self, *args, description, count, images, language, user, wait, sync, **options):
+        owner = self.owner(user)
+        try:
+            task = submit_task(
+                user=owner,
+                persona_description=description,
+                bio_language=language,
+                number_to_generate=count,
+                images_per_persona=images,
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        self.stdout.write(f"Task {task.task_id}: {count} persona(s) x {images} images, bios in {language}.")
+        if sync:
+            run_inline(task)
+        elif wait:
+            self.follow(task)
+        else:
+            self.stdout.write("Queued; run `manage.py qcluster` to process it.")
+            return
+        task.refresh_from_db()
+        self.report(task)
+        if task.status == GenerationTask.Status.FAILED:
+            sys.exit(1)
+
+    def owner(self, email: str | None) -> User:
+        users = User.objects.filter(is_active=True)
+        found = users.filter(email=normalize_email(email)).first() if email else users.filter(is_superuser=True).first()
+        if found is None:
+            raise CommandError(
+                f"No active user {email}." if email else "No active superuser: pass --user or run ensure_superuser."
+            )
+        return found
+
+    def follow(self, task: GenerationTask) -> None:
+        while True:
+            progress = task_progress(task.pk)
+            self.stdout.write("\r" + progress.bar(width=30), ending="")
+            self.stdout.flush()
+            if progress.finished:
+                self.stdout.write("")
+                return
+            time.sleep(1)
+
+    def report(self, task: GenerationTask) -> None:
+        progress = task_progress(task.pk)
+        self.stdout.write(f"Status: {task.status}. {progress.summary()}")
+        if task.error_log:
+            self.stdout.write("Log:\n  " + task.error_log.replace("\n", "\n  "))
+        location = settings.STORAGES["default"]["OPTIONS"].get("bucket_name") or settings.MEDIA_ROOT
+        self.stdout.write(f"Images: {location}/avatars/{task.task_id}/")
+        for result in task.results.all()[:10]:
+            self.stdout.write(f"  {result.full_name} ({result.gender}): {result.base_image_url}")
+            for url in result.images or []:
+                self.stdout.write(f"      {url}")

@@ -1,0 +1,151 @@
+"""Stage 4: one persona's images. A base selfie, then one or two photo grids made from it, split
+into tiles. Every file is stored under a stable key as soon as it exists, so a second run (after a
+crash, or a retry) reuses what was paid for and overwrites rather than duplicates."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+
+from generation import faces, ratelimit, storage
+from generation.backends import RefusedError, get_backend
+from generation.imaging import split_grid, with_ai_metadata
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.pipeline.units import log_unit
+from generation.prompts import base_selfie_prompt, grid_prompt
+from siteconfig.models import Config
+
+Layout = tuple[int, int]  # columns, rows
+
+
+def grid_layouts(images_per_persona: int) -> list[Layout]:
+    """4 images: one 2x2 grid. 8 images: two 2x2 grids made in parallel from the same base (the
+    default: each tile keeps a quarter of a square image, the face stays larger and sharper), or
+    one 2x4 grid (GRID_LAYOUT_8=2x4: one call fewer, smaller tiles)."""
+    if images_per_persona == 4:
+        return [(2, 2)]
+    if settings.GRID_LAYOUT_8 == "2x4":
+        return [(2, 4)]
+    return [(2, 2), (2, 2)]
+
+
+def grid_size(layout: Layout) -> str:
+    cols, rows = layout
+    return settings.OPENAI_TALL_IMAGE_SIZE if rows > cols else settings.OPENAI_IMAGE_SIZE
+
+
+def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
+    """The base selfie: from text alone, or from a random reference face when the config flag
+    asks for it (a face the model's moderation refuses is swapped for another, a few times)."""
+    backend = get_backend()
+    if Config.get_value("randomize_face_base"):
+        gender = result.gender if Config.get_value("randomize_face_gender_lock") else None
+        refused: set[str] = set()
+        prompt = base_selfie_prompt(
+            firstname=result.firstname, gender=result.gender, description=task.persona_description, with_reference=True
+        )
+        while len(refused) < settings.FACE_SWAP_TRIES:
+            face_key = faces.pick_face(gender, refused)
+            if face_key is None:
+                break
+            ratelimit.wait_for_slot("image")
+            try:
+                return backend.edit_image([storage.read(face_key)], prompt, size=settings.OPENAI_IMAGE_SIZE, grid=None)
+            except RefusedError:
+                refused.add(face_key)
+        if refused:
+            raise RefusedError(f"{len(refused)} reference face(s) in a row were refused by the model's moderation")
+    prompt = base_selfie_prompt(
+        firstname=result.firstname, gender=result.gender, description=task.persona_description, with_reference=False
+    )
+    ratelimit.wait_for_slot("image")
+    return backend.generate_image(prompt, size=settings.OPENAI_IMAGE_SIZE)
+
+
+def base_image(unit: PipelineUnit) -> bytes:
+    """The stored base when an earlier run made one, else a new one, stored at once."""
+    task, result = unit.task, unit.result
+    key = storage.find_base(task.task_id, result.pk)
+    if key:
+        data = storage.read(key)
+        log_unit(unit, "reusing stored base image %s", key)
+    else:
+        data, extension = with_ai_metadata(make_base(task, result))
+        key = storage.base_key(task.task_id, result.pk, extension)
+        storage.save(key, data)
+        log_unit(unit, "stored base image %s (%s bytes)", key, len(data))
+    url = storage.url(key)
+    if result.base_image_url != url:
+        result.base_image_url = url
+        GenerationResult.objects.filter(pk=result.pk).update(base_image_url=url)
+    return data
+
+
+def make_tiles(
+    base: bytes, task: GenerationTask, result: GenerationResult, layout: Layout, part: tuple[int, int], delay: float
+) -> list[bytes]:
+    cols, rows = layout
+    if delay > 0:
+        time.sleep(delay)
+    prompt = grid_prompt(
+        firstname=result.firstname,
+        gender=result.gender,
+        description=task.persona_description,
+        cols=cols,
+        rows=rows,
+        part=part[0],
+        parts=part[1],
+    )
+    grid = get_backend().edit_image([base], prompt, size=grid_size(layout), grid=layout)
+    return split_grid(
+        grid,
+        cols,
+        rows,
+        image_format=settings.IMAGE_FORMAT,
+        quality=settings.IMAGE_QUALITY,
+        description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",
+    )
+
+
+def run_images(unit: PipelineUnit) -> str:
+    task, result = unit.task, unit.result
+    expected = task.images_per_persona
+    if isinstance(result.images, list) and len(result.images) == expected:
+        return ""
+    base = base_image(unit)
+
+    missing: list[tuple[Layout, tuple[int, int], list[str]]] = []
+    layouts = grid_layouts(expected)
+    position = 1
+    for part, layout in enumerate(layouts, 1):
+        keys = [storage.tile_key(task.task_id, result.pk, position + n) for n in range(layout[0] * layout[1])]
+        position += len(keys)
+        if not all(storage.exists(key) for key in keys):
+            missing.append((layout, (part, len(layouts)), keys))
+
+    # Slots are reserved here, in this thread, so the grid threads never touch the database.
+    delays = [ratelimit.reserve("image") for _ in missing]
+    first_error: Exception | None = None
+    with ThreadPoolExecutor(max_workers=max(1, len(missing))) as pool:
+        futures = [
+            (keys, pool.submit(make_tiles, base, task, result, layout, part, delay))
+            for (layout, part, keys), delay in zip(missing, delays, strict=True)
+        ]
+        for keys, future in futures:
+            try:
+                tiles = future.result()
+            except Exception as error:  # the other grid's tiles are still kept
+                first_error = first_error or error
+                continue
+            for key, tile in zip(keys, tiles, strict=True):
+                storage.save(key, tile)
+            log_unit(unit, "stored %s tiles from a grid", len(tiles))
+    if first_error:
+        raise first_error
+
+    urls = [storage.url(storage.tile_key(task.task_id, result.pk, n)) for n in range(1, expected + 1)]
+    result.images = urls
+    GenerationResult.objects.filter(pk=result.pk).update(images=urls)
+    return ""
