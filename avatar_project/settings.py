@@ -203,7 +203,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # One line per HTTP request from the API and storage clients is noise, not a pipeline step.
+        **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "werkzeug")},
+    },
 }
 
 # Django caps index names at 30 characters for Oracle's sake; the documented

@@ -1,14 +1,31 @@
 import os
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from moto.server import ThreadedMotoServer
 
+from generation.backends import get_backend
 from tests.factories import make_superuser
+from tests.fake_openai import running_fake_openai
+from tests.servers import ROOT, database_url, new_bucket
 
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL: run with DATABASE_URL=postgres://… (scripts/test finds or starts a local server)",
 )
+
+
+@pytest.fixture(autouse=True)
+def isolated_pipeline(settings, tmp_path):
+    """Each test writes its files to its own folder, starts with empty caches and a fresh
+    backend, and does not wait between unit retries."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.UNIT_RETRY_DELAY = 0
+    cache.clear()
+    get_backend.cache_clear()
+    yield
+    get_backend.cache_clear()
 
 
 @pytest.fixture
@@ -20,6 +37,61 @@ def superuser(db):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 server mode on loopback, for the whole session."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint, settings):
+    """A fresh bucket, made the default storage through django-storages' S3Storage."""
+    bucket = new_bucket(moto_endpoint)
+    settings.STORAGES = bucket.storages()
+    return bucket
+
+
+@pytest.fixture
+def fake_openai(settings):
+    """The OpenAI-wire-format server on loopback, with the real client pointed at it."""
+    with running_fake_openai() as server:
+        settings.GENERATION_BACKEND = "openai"
+        settings.OPENAI_BASE_URL = server.base_url
+        settings.OPENAI_API_KEY = "sk-test-key-0123456789"
+        settings.OPENAI_MAX_RETRIES = 1
+        get_backend.cache_clear()
+        yield server
+
+
+@pytest.fixture
+def cluster_env(fake_openai, s3_bucket, tmp_path, settings):
+    """The environment of a `manage.py qcluster` process that shares this test's database,
+    OpenAI server and bucket."""
+    return {
+        "DATABASE_URL": database_url(),
+        "ENV_FILE": "/nonexistent/.env",
+        # Jobs are signed with SECRET_KEY: workers must share the submitter's.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DEBUG": "false",
+        "GENERATION_BACKEND": "openai",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test-key-0123456789",
+        "OPENAI_MAX_RETRIES": "1",
+        "Q_WORKERS": "2",
+        "Q_TIMEOUT": "20",
+        "Q_RETRY": "25",
+        "Q_POLL": "0.1",
+        "UNIT_RETRY_DELAY": "0",
+        "MEDIA_ROOT": str(tmp_path / "worker-media"),
+        "PYTHONPATH": str(ROOT),
+        **s3_bucket.env(),
+    }
 
 
 def pytest_sessionfinish(session, exitstatus):

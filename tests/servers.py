@@ -3,6 +3,7 @@ django-q2 worker clusters (`manage.py qcluster` in their own processes)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,9 +76,29 @@ class S3Bucket:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
+def public_read_policy(bucket_name: str) -> str:
+    """The bucket policy the README recommends: anyone may read objects, nobody may list or write."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PublicReadOfImages",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket_name}/*",
+                }
+            ],
+        }
+    )
+
+
 def new_bucket(endpoint: str) -> S3Bucket:
     bucket = S3Bucket(endpoint, f"avatars-{uuid.uuid4().hex[:10]}")
-    bucket.client().create_bucket(Bucket=bucket.name)
+    client = bucket.client()
+    client.create_bucket(Bucket=bucket.name)
+    client.put_bucket_policy(Bucket=bucket.name, Policy=public_read_policy(bucket.name))
     return bucket
 
 
@@ -114,7 +135,7 @@ class Cluster:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()

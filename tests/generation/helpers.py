@@ -1,0 +1,59 @@
+"""Checks shared by the pipeline tests: fetch what a task stored, by its public URLs."""
+
+from __future__ import annotations
+
+import io
+import urllib.request
+
+from PIL import Image
+
+from generation.imaging import read_xmp
+from generation.models import GenerationTask
+from generation.services import submit_task
+from tests.factories import make_user
+
+
+def submit(**fields) -> GenerationTask:
+    values = {
+        "persona_description": "Night-shift nurses in Manchester who run half-marathons",
+        "bio_language": "English",
+        "number_to_generate": 3,
+        "images_per_persona": 4,
+    } | fields
+    return submit_task(user=values.pop("user", None) or make_user(), **values)
+
+
+def fetch_image(url: str) -> tuple[Image.Image, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data = response.read()
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image, data
+
+
+def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
+    """Every persona has its bios, a base selfie and its tiles, each fetched back by URL as an
+    AI-labelled image of the right size, and the bucket holds exactly those files."""
+    task.refresh_from_db()
+    assert task.status == "completed", task.error_log
+    assert task.completed_at is not None and task.completed_at >= task.created_at
+    results = list(task.results.order_by("id"))
+    assert len(results) == task.number_to_generate
+    expected_keys = []
+    for result in results:
+        for field in ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok"):
+            assert getattr(result, field).strip(), field
+        assert result.gender in ("f", "m")
+        base, data = fetch_image(result.base_image_url)
+        assert base.size == (1024, 1024)
+        assert "trainedAlgorithmicMedia" in read_xmp(data)
+        assert len(result.images) == task.images_per_persona
+        for url in result.images:
+            tile, data = fetch_image(url)
+            assert tile.format == "JPEG"
+            assert 400 <= tile.width <= 512 and 400 <= tile.height <= 512, tile.size
+            assert "trainedAlgorithmicMedia" in read_xmp(data)
+            assert not tile.getexif()
+        prefix = f"avatars/{task.task_id}/{result.pk}/"
+        expected_keys += [prefix + "base.png"] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
+    assert bucket.keys("avatars/") == sorted(expected_keys)

@@ -1,0 +1,94 @@
+"""Whole tasks through the real OpenAI client, the loopback OpenAI server and moto's S3 server,
+run in this process (the pipeline `generate --sync` uses)."""
+
+from collections import Counter
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_q.models import OrmQ
+
+from generation.models import GenerationTask
+from generation.pipeline.stages import run_inline
+from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_task_with_four_images_per_persona_stores_every_row_and_every_url(fake_openai, s3_bucket, settings):
+    settings.PERSONAS_PER_BATCH = 3
+    task = submit(number_to_generate=7, images_per_persona=4)
+    run_inline(task)
+    assert_task_stored_completely(task, s3_bucket)
+    assert Counter(task.results.values_list("batch_number", flat=True)) == {1: 3, 2: 3, 3: 1}
+    names = [(r.firstname, r.lastname) for r in task.results.all()]
+    assert len(set(names)) == 7
+    # No more API calls than needed: one chat per batch, one selfie and one grid per persona.
+    assert len(fake_openai.calls("/chat/completions")) == 3
+    assert len(fake_openai.calls("/images/generations")) == 7
+    assert len(fake_openai.calls("/images/edits")) == 7
+
+
+def test_a_task_with_eight_images_per_persona_makes_two_grids_from_the_same_base(fake_openai, s3_bucket):
+    task = submit(number_to_generate=2, images_per_persona=8)
+    run_inline(task)
+    assert_task_stored_completely(task, s3_bucket)
+    edits = fake_openai.calls("/images/edits")
+    assert len(edits) == 4
+    assert all("GRID: 2x2" in call.form["prompt"] for call in edits)
+    parts = sorted("mostly evening" in call.form["prompt"] for call in edits)
+    assert parts == [False, False, True, True]
+    bases = {fetch_image(result.base_image_url)[1] for result in task.results.all()}
+    sent = [call.files[0] for call in edits]
+    assert set(sent) == bases and all(sent.count(base) == 2 for base in bases)
+
+
+def test_the_chat_request_carries_description_language_and_the_four_bio_prompts(fake_openai, s3_bucket):
+    task = submit(number_to_generate=2, bio_language="Portuguese", persona_description="Surf teachers in Ericeira")
+    run_inline(task)
+    (call,) = fake_openai.calls("/chat/completions")
+    assert call.json["response_format"]["type"] == "json_schema"
+    assert call.json["response_format"]["json_schema"]["strict"] is True
+    prompt = call.json["messages"][-1]["content"]
+    assert "Surf teachers in Ericeira" in prompt and "Portuguese" in prompt
+    for platform in ("facebook", "instagram", "x", "tiktok"):
+        assert f"bio_{platform}:" in prompt
+
+
+def test_a_submitted_task_is_pending_and_its_start_is_queued_once_committed(db):
+    task = submit()
+    assert task.status == GenerationTask.Status.PENDING
+    assert [q.task["func"] for q in OrmQ.objects.all()] == ["generation.jobs.start_task"]
+
+
+def test_a_rolled_back_submission_queues_nothing():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        submit()
+        raise RuntimeError("the caller's transaction fails after submitting")
+    assert OrmQ.objects.count() == 0
+    assert GenerationTask.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("persona_description", "   ", "Describe the personas to generate."),
+        ("persona_description", "x" * 4001, "Keep the description under 4000 characters."),
+        ("bio_language", "", "Choose the language of the bios."),
+        ("number_to_generate", 0, "Choose a number of personas from 1 to 500."),
+        ("number_to_generate", 501, "Choose a number of personas from 1 to 500."),
+        ("number_to_generate", "ten", "Choose a number of personas from 1 to 500."),
+        ("images_per_persona", 6, "Choose 4 or 8 images per persona."),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message_and_nothing_is_queued(field, value, message):
+    with pytest.raises(ValidationError) as refused:
+        submit(**{field: value})
+    assert refused.value.message_dict == {field: [message]}
+    assert OrmQ.objects.count() == 0 and GenerationTask.objects.count() == 0
+
+
+def test_the_maximum_number_of_personas_comes_from_settings(settings):
+    settings.MAX_PERSONAS_PER_TASK = 20
+    with pytest.raises(ValidationError, match="from 1 to 20"):
+        submit(number_to_generate=21)
