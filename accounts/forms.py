@@ -1,7 +1,7 @@
 """Admin forms for the email-login user (Django's stock ones expect a `username`)."""
 
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
 
 from accounts.models import User, normalize_email
 
@@ -28,3 +28,16 @@ class UserAdminChangeForm(EmailUniquenessMixin, UserChangeForm):
         model = User
         fields = "__all__"
         field_classes: dict = {}
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, asking for an email. Its one error message never says whether the
+    email exists (no user enumeration)."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    error_messages = {
+        "invalid_login": "That email and password do not match an active account.",
+        "inactive": "That email and password do not match an active account.",
+    }

@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 admin.site.site_header = "Avatar Data Generator"
 admin.site.site_title = "Avatar Data Generator"
@@ -10,7 +9,8 @@ admin.site.index_title = "Operators' console"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("accounts/", include("accounts.urls")),
+    path("", include("generation.urls")),
 ]
 
 if settings.DEBUG:

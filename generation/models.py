@@ -147,6 +147,13 @@ class GenerationResult(models.Model):
     def full_name(self) -> str:
         return f"{self.firstname} {self.lastname}"
 
+    @property
+    def bios(self) -> list[tuple[str, str]]:
+        """(platform label, bio) for the bios this persona has."""
+        labelled = [("Facebook", self.bio_facebook), ("Instagram", self.bio_instagram), ("X", self.bio_x),
+                    ("TikTok", self.bio_tiktok)]  # fmt: skip
+        return [(label, bio) for label, bio in labelled if bio]
+
 
 class PipelineUnit(models.Model):
     """One background job's worth of work: a batch of personas, or one persona's images.

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 
@@ -83,4 +85,58 @@ def task_progress(task_pk: int) -> TaskProgress:
         with_images=task.personas_done,
         failed_units=task.failed_units,
         finished=task.is_finished,
+    )
+
+
+def visible_tasks(user) -> QuerySet[GenerationTask]:
+    """A user's own tasks; a superuser sees everyone's."""
+    tasks = GenerationTask.objects.select_related("user")
+    return tasks if user.is_superuser else tasks.filter(user=user)
+
+
+def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
+    tasks = tasks_with_progress(visible_tasks(user)).order_by("-id")
+    if status in GenerationTask.Status.values:
+        tasks = tasks.filter(status=status)
+    return tasks
+
+
+def task_for(user, task_id: str) -> GenerationTask:
+    """The task, if this user may see it; 404 otherwise (never a hint that it exists)."""
+    return get_object_or_404(visible_tasks(user), task_id=task_id)
+
+
+def last_language(user) -> str | None:
+    return GenerationTask.objects.filter(user=user).order_by("-id").values_list("bio_language", flat=True).first()
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    seconds: float
+    running: bool
+    genders: dict[str, int]
+    failures: list[tuple[str, int]]  # (reason, how many)
+
+    @property
+    def duration(self) -> str:
+        minutes, seconds = divmod(int(self.seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def task_summary(task: GenerationTask) -> TaskSummary:
+    end = task.completed_at or timezone.now()
+    genders = dict(task.results.order_by().values_list("gender").annotate(n=Count("id")))
+    failures = list(
+        task.units.filter(state=PipelineUnit.State.FAILED)
+        .order_by()
+        .values_list("note")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:10]
+    )
+    return TaskSummary(
+        seconds=max(0.0, (end - task.created_at).total_seconds()),
+        running=not task.is_finished,
+        genders={"Women": genders.get("f", 0), "Men": genders.get("m", 0)},
+        failures=failures,
     )

@@ -13,45 +13,17 @@ from faker import Faker
 from PIL import Image, ImageDraw, ImageStat
 
 from generation.backends import PersonaRequest
+from generation.languages import BIO_LANGUAGES
 from siteconfig.defaults import BIO_LIMITS
 
-LOCALES = {
-    "arabic": "ar_AA",
-    "chinese": "zh_CN",
-    "czech": "cs_CZ",
-    "danish": "da_DK",
-    "dutch": "nl_NL",
-    "english": "en_US",
-    "finnish": "fi_FI",
-    "french": "fr_FR",
-    "german": "de_DE",
-    "greek": "el_GR",
-    "hebrew": "he_IL",
-    "hindi": "hi_IN",
-    "hungarian": "hu_HU",
-    "indonesian": "id_ID",
-    "italian": "it_IT",
-    "japanese": "ja_JP",
-    "korean": "ko_KR",
-    "norwegian": "no_NO",
-    "polish": "pl_PL",
-    "portuguese": "pt_BR",
-    "romanian": "ro_RO",
-    "russian": "ru_RU",
-    "spanish": "es_ES",
-    "swedish": "sv_SE",
-    "thai": "th_TH",
-    "turkish": "tr_TR",
-    "ukrainian": "uk_UA",
-    "vietnamese": "vi_VN",
-}
 SKIN = [(241, 194, 167), (224, 172, 140), (198, 134, 103), (160, 102, 72), (110, 70, 50)]
 HAIR = [(35, 25, 20), (90, 60, 35), (160, 120, 70), (200, 170, 110), (120, 40, 30), (60, 60, 60)]
 SCENES = [(110, 160, 200), (120, 170, 110), (200, 150, 110), (150, 120, 170), (90, 110, 130), (210, 190, 140)]
 
 
 def locale_for(language: str) -> str:
-    return LOCALES.get(language.strip().lower().split()[0] if language.strip() else "english", "en_US")
+    words = language.strip().split()
+    return BIO_LANGUAGES.get(words[0].capitalize() if words else "English", "en_US")
 
 
 def _fit(text: str, limit: int) -> str:
@@ -113,15 +85,16 @@ class OfflineBackend:
             return _png(image)
         cols, rows = grid
         image = Image.new("RGB", (width, height), "white")
-        draw = ImageDraw.Draw(image)
         # Uneven white gutters and borders, as image models draw them.
         border = rng.randint(0, 6)
         xs = _cuts(width, cols, border, rng)
         ys = _cuts(height, rows, border, rng)
         for top, bottom in ys:
             for left, right in xs:
-                draw.rectangle((left, top, right - 1, bottom - 1), fill=rng.choice(SCENES))
-                _draw_person(draw, (left, top, right, bottom), look, rng)
+                # Each photo is drawn on its own canvas, so nothing spills into the white gutters.
+                photo = Image.new("RGB", (right - left, bottom - top), rng.choice(SCENES))
+                _draw_person(ImageDraw.Draw(photo), (0, 0, right - left, bottom - top), look, rng)
+                image.paste(photo, (left, top))
         return _png(image)
 
 

@@ -1,5 +1,6 @@
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
+from django.test import RequestFactory
 from django.db import IntegrityError, connection
 
 from accounts.forms import UserCreationForm
@@ -7,6 +8,11 @@ from accounts.models import User
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate(**credentials):
+    """Sign-in as the login view does it: with the request, which django-axes needs."""
+    return django_authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def test_email_is_stored_trimmed_and_lower_cased():

@@ -1,0 +1,130 @@
+"""Exports of a task's personas: CSV, JSON and a ZIP of their images. Each is a generator, so the
+response streams: rows are read in chunks and files copied through in pieces, and memory stays flat
+whatever the task's size. A running task exports what is finished so far."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+from django.core.files.storage import default_storage
+from zipstream import ZIP_STORED, ZipStream
+
+from generation.models import GenerationResult, GenerationTask
+
+BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
+CHUNK_ROWS = 500
+COPY_BYTES = 64 * 1024
+
+
+def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
+    return task.results.order_by("id").iterator(chunk_size=CHUNK_ROWS)
+
+
+def persona_dict(result: GenerationResult) -> dict:
+    return {
+        "firstname": result.firstname,
+        "lastname": result.lastname,
+        "gender": result.gender,
+        "bios": {field.removeprefix("bio_"): getattr(result, field) for field in BIO_FIELDS},
+        "base_image_url": result.base_image_url,
+        "images": result.images or [],
+    }
+
+
+def csv_rows(task: GenerationTask) -> Iterator[str]:
+    """One row per persona; image URLs in columns image_1 … image_N."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    columns = task.images_per_persona
+    writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
+                    + [f"image_{n}" for n in range(1, columns + 1)])  # fmt: skip
+    yield flush()
+    for result in results_of(task):
+        images = list(result.images or [])[:columns]
+        writer.writerow(
+            [result.firstname, result.lastname, result.gender, *(getattr(result, f) or "" for f in BIO_FIELDS)]
+            + [result.base_image_url or ""] + images + [""] * (columns - len(images))
+        )  # fmt: skip
+        yield flush()
+
+
+def json_document(task: GenerationTask) -> Iterator[str]:
+    """{"task": {...}, "personas": [...]}, written one persona at a time."""
+    header = {
+        "task_id": task.task_id,
+        "status": task.status,
+        "persona_description": task.persona_description,
+        "bio_language": task.bio_language,
+        "number_to_generate": task.number_to_generate,
+        "images_per_persona": task.images_per_persona,
+        "created_at": task.created_at.isoformat(),
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+    }
+    yield '{"task": ' + json.dumps(header, ensure_ascii=False) + ', "personas": ['
+    for n, result in enumerate(results_of(task)):
+        yield ("," if n else "") + "\n  " + json.dumps(persona_dict(result), ensure_ascii=False)
+    yield "\n]}\n"
+
+
+def folder_name(result: GenerationResult, used: set[str]) -> str:
+    name = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}", flags=re.UNICODE).strip("_") or "persona"
+    if name in used:
+        name = f"{name}_{result.pk}"
+    used.add(name)
+    return name
+
+
+def stored_file(url: str) -> Iterator[bytes]:
+    """The bytes of one stored image, read from storage in pieces when the ZIP reaches it."""
+    key = key_of(url)
+    if not key or not default_storage.exists(key):
+        return
+    with default_storage.open(key, "rb") as stored:
+        while piece := stored.read(COPY_BYTES):
+            yield piece
+
+
+def key_of(url: str) -> str | None:
+    """The storage key behind a public URL: avatars/<task>/<result>/<file>."""
+    match = re.search(r"avatars/[^/]+/\d+/[^/?#]+$", urlparse(url).path)
+    return match.group(0) if match else None
+
+
+def encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    return (chunk.encode() for chunk in chunks)
+
+
+def zip_archive(task: GenerationTask) -> Iterator[bytes]:
+    """<Firstname_Lastname>/base.<ext>, 1.<ext> …, persona.json per persona, and the CSV and JSON
+    of the whole task at the root. Images are stored (not deflated): they are compressed already."""
+    archive = ZipStream(compress_type=ZIP_STORED)
+    used: set[str] = set()
+    for result in results_of(task):
+        folder = folder_name(result, used)
+        if result.base_image_url:
+            extension = posixpath.splitext(urlparse(result.base_image_url).path)[1] or ".png"
+            archive.add(stored_file(result.base_image_url), f"{folder}/base{extension}")
+        for n, url in enumerate(result.images or [], 1):
+            extension = posixpath.splitext(urlparse(url).path)[1] or ".jpg"
+            archive.add(stored_file(url), f"{folder}/{n}{extension}")
+        archive.add(json.dumps(persona_dict(result), ensure_ascii=False, indent=2), f"{folder}/persona.json")
+    archive.add(encoded(csv_rows(task)), "personas.csv")
+    archive.add(encoded(json_document(task)), "personas.json")
+    yield from archive
+
+
+def export_filename(task: GenerationTask, extension: str) -> str:
+    return f"personas-{task.task_id}.{extension}"

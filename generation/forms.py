@@ -1,0 +1,45 @@
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+
+from generation.languages import BIO_LANGUAGES
+from generation.models import GenerationTask
+from generation.services import DESCRIPTION_MAX
+
+
+class TaskForm(forms.Form):
+    """The new-task form. Its values are checked again by `services.submit_task`, which is the
+    single write path; this form only gives each field its widget and its message."""
+
+    persona_description = forms.CharField(
+        label="Persona description",
+        max_length=DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 6, "data-counter": "description-counter"}),
+        help_text="Who these people are: age, place, work, interests, style. The more specific, the better.",
+    )
+    bio_language = forms.ChoiceField(label="Language of the bios", choices=[(name, name) for name in BIO_LANGUAGES])
+    number_to_generate = forms.IntegerField(
+        label="Number of personas",
+        min_value=1,
+        initial=10,
+        error_messages={"min_value": "Choose at least 1 persona.", "invalid": "Enter a whole number."},
+    )
+    images_per_persona = forms.TypedChoiceField(
+        label="Images per persona",
+        choices=GenerationTask.ImagesPerPersona.choices,
+        coerce=int,
+        initial=4,
+        widget=forms.RadioSelect,
+    )
+    # One token per rendered form: a second POST of the same form (double click, reload) finds the
+    # task the first one made instead of making another.
+    submission_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        maximum = settings.MAX_PERSONAS_PER_TASK
+        field = self.fields["number_to_generate"]
+        field.max_value = maximum
+        field.widget.attrs["max"] = maximum
+        field.validators.append(MaxValueValidator(maximum, f"Choose a number of personas from 1 to {maximum}."))
+        field.help_text = f"From 1 to {maximum}."

@@ -1,0 +1,33 @@
+"""The bio languages offered in the task form, with the Faker locale the offline backend uses for
+names in that language."""
+
+BIO_LANGUAGES = {
+    "Arabic": "ar_AA",
+    "Chinese": "zh_CN",
+    "Czech": "cs_CZ",
+    "Danish": "da_DK",
+    "Dutch": "nl_NL",
+    "English": "en_US",
+    "Finnish": "fi_FI",
+    "French": "fr_FR",
+    "German": "de_DE",
+    "Greek": "el_GR",
+    "Hebrew": "he_IL",
+    "Hindi": "hi_IN",
+    "Hungarian": "hu_HU",
+    "Indonesian": "id_ID",
+    "Italian": "it_IT",
+    "Japanese": "ja_JP",
+    "Korean": "ko_KR",
+    "Norwegian": "no_NO",
+    "Polish": "pl_PL",
+    "Portuguese": "pt_BR",
+    "Romanian": "ro_RO",
+    "Russian": "ru_RU",
+    "Spanish": "es_ES",
+    "Swedish": "sv_SE",
+    "Thai": "th_TH",
+    "Turkish": "tr_TR",
+    "Ukrainian": "uk_UA",
+    "Vietnamese": "vi_VN",
+}

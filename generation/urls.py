@@ -1,0 +1,18 @@
+from django.urls import path
+
+from generation import views
+
+urlpatterns = [
+    path("", views.task_list, name="home"),
+    path("tasks/", views.task_list, name="task_list"),
+    path("tasks/new/", views.task_new, name="task_new"),
+    path("tasks/<str:task_id>/", views.task_detail, name="task_detail"),
+    path("tasks/<str:task_id>/gallery/", views.task_gallery, name="task_gallery"),
+    path("tasks/<str:task_id>/progress/", views.task_progress, name="task_progress"),
+    path("tasks/<str:task_id>/retry/", views.task_retry, name="task_retry"),
+    path("tasks/<str:task_id>/cancel/", views.task_cancel, name="task_cancel"),
+    path("tasks/<str:task_id>/delete/", views.task_delete, name="task_delete"),
+    path("tasks/<str:task_id>/export.csv", views.export_csv, name="export_csv"),
+    path("tasks/<str:task_id>/export.json", views.export_json, name="export_json"),
+    path("tasks/<str:task_id>/export.zip", views.export_zip, name="export_zip"),
+]
