@@ -114,6 +114,9 @@ def task_progress(request: HttpRequest, task_id: str) -> JsonResponse:
             "failed_units": progress.failed_units,
             "finished": progress.finished,
             "duration": summary.duration,
+            "duration_label": "Elapsed" if summary.running else "Duration",
+            "women": summary.genders["Women"],
+            "men": summary.genders["Men"],
         }
     )
 

@@ -81,6 +81,8 @@
           });
           panel.querySelector('[data-count="failed_units"]').textContent = state.failed_units;
           panel.querySelector("[data-duration]").textContent = state.duration;
+          panel.querySelector("[data-duration-label]").textContent = state.duration_label;
+          panel.querySelector("[data-genders]").textContent = state.women + " / " + state.men;
           document.querySelectorAll("[data-status-badge]").forEach(function (badge) {
             badge.textContent = state.status_label;
             badge.className = "badge badge-" + state.status;

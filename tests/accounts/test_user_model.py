@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
-from django.test import RequestFactory
 from django.db import IntegrityError, connection
+from django.test import RequestFactory
 
 from accounts.forms import UserCreationForm
 from accounts.models import User

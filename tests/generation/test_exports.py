@@ -1,0 +1,121 @@
+"""Exports of a task: CSV, JSON and ZIP, streamed."""
+
+import csv
+import io
+import json
+import tracemalloc
+import zipfile
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+
+from generation.models import GenerationResult
+from generation.pipeline.stages import run_inline
+from tests.factories import make_task, make_user
+from tests.generation.helpers import submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff(client):
+    user = make_user("exporter@example.com", is_staff=True)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def finished_task(staff, settings):
+    """A real task made by the offline backend into local storage: 3 personas x 8 images."""
+    settings.GENERATION_BACKEND = "offline"
+    task = submit(user=staff, number_to_generate=3, images_per_persona=8, bio_language="German")
+    run_inline(task)
+    task.refresh_from_db()
+    assert task.status == "completed"
+    return task
+
+
+def body(response) -> bytes:
+    assert isinstance(response, StreamingHttpResponse)
+    return b"".join(response.streaming_content)
+
+
+def test_csv_has_one_row_per_persona_with_names_bios_and_every_url(client, finished_task):
+    response = client.get(reverse("export_csv", args=[finished_task.task_id]))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="personas-{finished_task.task_id}.csv"'
+    rows = list(csv.DictReader(io.StringIO(body(response).decode())))
+    results = list(finished_task.results.order_by("id"))
+    assert [(r["firstname"], r["lastname"]) for r in rows] == [(p.firstname, p.lastname) for p in results]
+    first, persona = rows[0], results[0]
+    assert first["bio_instagram"] == persona.bio_instagram and first["gender"] == persona.gender
+    assert first["base_image_url"] == persona.base_image_url
+    assert [first[f"image_{n}"] for n in range(1, 9)] == persona.images
+
+
+def test_json_nests_bios_and_images_under_each_persona(client, finished_task):
+    response = client.get(reverse("export_json", args=[finished_task.task_id]))
+    assert response["Content-Type"] == "application/json"
+    document = json.loads(body(response))
+    assert document["task"]["task_id"] == finished_task.task_id
+    assert document["task"]["bio_language"] == "German"
+    assert len(document["personas"]) == 3
+    persona = document["personas"][0]
+    assert set(persona["bios"]) == {"facebook", "instagram", "x", "tiktok"}
+    assert len(persona["images"]) == 8
+
+
+def test_zip_has_a_folder_per_persona_with_its_images_and_the_csv_and_json_at_the_root(client, finished_task):
+    response = client.get(reverse("export_zip", args=[finished_task.task_id]))
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(body(response)))
+    assert archive.testzip() is None
+    names = set(archive.namelist())
+    assert {"personas.csv", "personas.json"} <= names
+    for result in finished_task.results.all():
+        folder = f"{result.firstname}_{result.lastname}".replace(" ", "_")
+        expected = {f"{folder}/base.png", f"{folder}/persona.json"} | {f"{folder}/{n}.jpg" for n in range(1, 9)}
+        assert expected <= names, expected - names
+        with default_storage.open(f"avatars/{finished_task.task_id}/{result.pk}/3.jpg", "rb") as stored:
+            assert archive.read(f"{folder}/3.jpg") == stored.read()
+        assert json.loads(archive.read(f"{folder}/persona.json"))["lastname"] == result.lastname
+
+
+def test_a_running_task_exports_what_is_finished_so_far(client, staff):
+    task = make_task(user=staff, status="generating-images", number_to_generate=5)
+    GenerationResult.objects.create(task=task, batch_number=1, firstname="Ada", lastname="Ng", gender="f",
+                                    bio_x="hi")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_id]))).decode())))
+    assert [(r["firstname"], r["base_image_url"], r["image_1"]) for r in rows] == [("Ada", "", "")]
+    archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("export_zip", args=[task.task_id])))))
+    assert sorted(archive.namelist()) == ["Ada_Ng/persona.json", "personas.csv", "personas.json"]
+
+
+def test_the_zip_of_a_large_task_streams_without_holding_it_in_memory(client, staff, settings):
+    """240 personas x 5 files of 40 KB is ~48 MB of images; the export must never hold more than
+    a few MB of it at once."""
+    task = make_task(user=staff, number_to_generate=240, images_per_persona=4, status="completed")
+    blob = bytes(range(256)) * 160  # 40 KB
+    results = GenerationResult.objects.bulk_create(
+        GenerationResult(task=task, batch_number=1, firstname=f"P{n}", lastname="Q", gender="m") for n in range(240)
+    )
+    for result in results:
+        prefix = f"avatars/{task.task_id}/{result.pk}/"
+        for name in ("base.png", "1.jpg", "2.jpg", "3.jpg", "4.jpg"):
+            default_storage.save(prefix + name, ContentFile(blob))
+        result.base_image_url = default_storage.url(prefix + "base.png")
+        result.images = [default_storage.url(f"{prefix}{n}.jpg") for n in range(1, 5)]
+    GenerationResult.objects.bulk_update(results, ["base_image_url", "images"])
+
+    response = client.get(reverse("export_zip", args=[task.task_id]))
+    tracemalloc.start()
+    total = 0
+    for chunk in response.streaming_content:
+        total += len(chunk)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert total > 240 * 5 * len(blob)
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while streaming {total / 1e6:.1f} MB"
