@@ -1,3 +1,4 @@
+import copy
 import os
 
 import pytest
@@ -54,6 +55,10 @@ def s3_bucket(moto_endpoint, settings):
     """A fresh bucket, made the default storage through django-storages' S3Storage."""
     bucket = new_bucket(moto_endpoint)
     settings.STORAGES = bucket.storages()
+    # As settings.py does for AWS_S3_ENDPOINT_URL: pages may show images from the storage.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["img-src"].append(moto_endpoint)
+    settings.CONTENT_SECURITY_POLICY = policy
     return bucket
 
 

@@ -2,6 +2,7 @@
 reloading, browse the gallery, copy a bio, download the ZIP, sign out. Against a live server, a real
 worker cluster, the loopback OpenAI server and moto's S3."""
 
+import time
 import zipfile
 
 import pytest
@@ -27,9 +28,12 @@ def worker(cluster_env, tmp_path, fake_openai):
 def show_every_image(page):
     """Scroll through the page so lazy images load, and wait until each one has."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_function(
-        "[...document.querySelectorAll('.persona img')].every(img => img.complete && img.naturalWidth > 0)"
-    )
+    # Polled from here: the page's Content-Security-Policy forbids the eval that wait_for_function uses.
+    loaded = "() => [...document.querySelectorAll('.persona img')].every(img => img.complete && img.naturalWidth > 0)"
+    deadline = time.monotonic() + 30
+    while not page.evaluate(loaded):
+        assert time.monotonic() < deadline, "images did not load"
+        page.wait_for_timeout(100)
     page.evaluate("window.scrollTo(0, 0)")
 
 

@@ -1,0 +1,43 @@
+"""A log filter that blanks out configured secrets (API key, storage keys, database password,
+SECRET_KEY) wherever they would appear in a log line, including in exception text."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+
+SECRET_SETTINGS = ("OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "SECRET_KEY")
+MASK = "[redacted]"
+
+
+@cache
+def secrets() -> tuple[str, ...]:
+    from django.conf import settings
+
+    values = [getattr(settings, name, "") or os.environ.get(name, "") for name in SECRET_SETTINGS]
+    values.append(settings.DATABASES["default"].get("PASSWORD") or "")
+    # Short values would blank out ordinary words; real secrets are long.
+    return tuple(sorted({v for v in values if len(v) >= 8}, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    for secret in secrets():
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logged as it is
+            return True
+        cleaned = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
