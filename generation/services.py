@@ -133,7 +133,10 @@ def retry_task(task: GenerationTask, *, by: User | None = None) -> int:
         if not task.units.filter(state=State.PENDING).exists():
             raise ValidationError(f"Task {task.task_id} has nothing left to retry.")
         who = f" by {by.email}" if by else ""
-        task.error_log = "\n".join(filter(None, [task.error_log, f"Retried{who} at {now:%Y-%m-%d %H:%M} UTC."]))
+        # The earlier failure stays readable, marked as past, so a task that now completes does not
+        # show it as its current state.
+        earlier = f" The run before said:\n{task.error_log}" if task.error_log else ""
+        task.error_log = f"Retried{who} at {now:%Y-%m-%d %H:%M} UTC.{earlier}"
         task.status, task.completed_at = stage, None
         task.save(update_fields=["status", "completed_at", "error_log", "updated_at"])
         units.dispatch(task)

@@ -177,6 +177,9 @@ def resume_stalled(task: GenerationTask) -> int:
         reopened = units.reopen_stuck(task, timedelta(minutes=settings.STALL_MINUTES))
         task.save(update_fields=["updated_at"])
         units.dispatch(task)
+        # A worker that finished the stage's last unit may have died before moving the task on
+        # (the unit's end and the advance are two transactions): with nothing open, advance now.
+        advance_task(task.pk)
     if reopened:
         log.warning("task %s: stalled, %s unit(s) queued again", task.task_id, reopened)
     return reopened
