@@ -132,8 +132,11 @@ class Cluster:
             self.process.wait(10)
 
     def stop(self) -> None:
+        """A clean shutdown: SIGTERM to the main process alone, which has its sentinel stop the workers.
+        (SIGTERM to the whole group kills the sentinel at once, and the main process then blocks for
+        good on a lock the dead sentinel held.) Whatever is still running after 5 s is killed."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
