@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -121,30 +122,30 @@ def task_progress(request: HttpRequest, task_id: str) -> JsonResponse:
     )
 
 
-@require_POST
-@staff_required
-def task_retry(request: HttpRequest, task_id: str) -> HttpResponse:
+def act_on_task(request: HttpRequest, task_id: str, action, done: str) -> HttpResponse:
+    """Run a service on the user's task and report back in a message; a refusal is shown, not raised."""
     task = selectors.task_for(request.user, task_id)
     try:
-        count = services.retry_task(task, by=request.user)
+        outcome = action(task)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Retrying: {count} unit(s) queued again. Finished work is kept.")
+        messages.success(request, done.format(task=task, outcome=outcome))
     return redirect("task_detail", task_id=task.task_id)
+
+
+@require_POST
+@staff_required
+def task_retry(request: HttpRequest, task_id: str) -> HttpResponse:
+    retry = partial(services.retry_task, by=request.user)
+    return act_on_task(request, task_id, retry, "Retrying: {outcome} unit(s) queued again. Finished work is kept.")
 
 
 @require_POST
 @staff_required
 def task_cancel(request: HttpRequest, task_id: str) -> HttpResponse:
-    task = selectors.task_for(request.user, task_id)
-    try:
-        services.cancel_task(task, by=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Task {task.task_id} cancelled.")
-    return redirect("task_detail", task_id=task.task_id)
+    cancel = partial(services.cancel_task, by=request.user)
+    return act_on_task(request, task_id, cancel, "Task {task.task_id} cancelled.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,76 +1,77 @@
-"""Key-value tables: `settings` holds the text bio prompts, `config` the boolean feature flags."""
+"""Key-value tables: `settings` holds the text bio prompts, `config` the boolean feature flags.
+Both have the same shape and helpers; only the value's type differs."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 from django.db.models.functions import Now
 
 
-class Settings(models.Model):
-    """`settings`: text values by key; today the four bio prompts."""
-
+class KeyValue(models.Model):
     key = models.CharField(max_length=255)
-    value = models.TextField()
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
+    default_value: Any = None
+
     class Meta:
-        db_table = "settings"
+        abstract = True
         ordering = ["key"]
-        verbose_name = "bio prompt"
-        verbose_name_plural = "bio prompts"
         constraints = [
-            # Every read is a lookup by key.
+            # Every read is a lookup by key: ix_settings_key, ix_config_key.
             models.UniqueConstraint(
-                fields=["key"],
-                name="ix_settings_key",
-                violation_error_message="A setting with this key already exists.",
+                fields=["key"], name="ix_%(class)s_key", violation_error_message="This key is taken already."
             ),
         ]
 
     def __str__(self) -> str:
         return self.key
+
+    @classmethod
+    def get_value(cls, key: str, default: Any = None) -> Any:
+        value = cls.objects.filter(key=key).values_list("value", flat=True).first()
+        if value is not None:
+            return value
+        return cls.default_value if default is None else default
+
+    @classmethod
+    def set_value(cls, key: str, value: Any) -> KeyValue:
+        row, _ = cls.objects.update_or_create(key=key, defaults={"value": value})
+        return row
+
+
+class Settings(KeyValue):
+    """`settings`: text values by key; today the four bio prompts."""
+
+    value = models.TextField()
+
+    class Meta(KeyValue.Meta):
+        db_table = "settings"
+        verbose_name = "bio prompt"
+        verbose_name_plural = "bio prompts"
 
     @classmethod
     def get_value(cls, key: str, default: str | None = None) -> str | None:
-        value = cls.objects.filter(key=key).values_list("value", flat=True).first()
-        return default if value is None else value
-
-    @classmethod
-    def set_value(cls, key: str, value: str) -> Settings:
-        setting, _ = cls.objects.update_or_create(key=key, defaults={"value": value})
-        return setting
+        return super().get_value(key, default)
 
 
-class Config(models.Model):
-    """`config`: global boolean flags by key."""
+class Config(KeyValue):
+    """`config`: global boolean flags by key; a missing flag reads as False."""
 
-    key = models.CharField(max_length=255)
     value = models.BooleanField()
-    created_at = models.DateTimeField(db_default=Now())
-    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    default_value = False
 
-    class Meta:
+    class Meta(KeyValue.Meta):
         db_table = "config"
-        ordering = ["key"]
         verbose_name = "config flag"
         verbose_name_plural = "config flags"
-        constraints = [
-            # Every read is a lookup by key.
-            models.UniqueConstraint(
-                fields=["key"], name="ix_config_key", violation_error_message="A flag with this key already exists."
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.key
 
     @classmethod
     def get_value(cls, key: str, default: bool = False) -> bool:
-        value = cls.objects.filter(key=key).values_list("value", flat=True).first()
-        return default if value is None else value
+        return super().get_value(key, default)
 
     @classmethod
     def set_value(cls, key: str, value: bool) -> Config:
-        flag, _ = cls.objects.update_or_create(key=key, defaults={"value": bool(value)})
-        return flag
+        return super().set_value(key, bool(value))

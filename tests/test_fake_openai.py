@@ -17,32 +17,10 @@ import openai
 import pytest
 from PIL import Image
 
+from generation.prompts import PERSONA_SCHEMA
 from tests.fake_openai import running_fake_openai
 
-PERSONA_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["personas"],
-    "properties": {
-        "personas": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["firstname", "lastname", "gender", "bio_facebook", "bio_instagram", "bio_x", "bio_tiktok"],
-                "properties": {
-                    "firstname": {"type": "string"},
-                    "lastname": {"type": "string"},
-                    "gender": {"type": "string", "enum": ["f", "m"]},
-                    "bio_facebook": {"type": "string"},
-                    "bio_instagram": {"type": "string"},
-                    "bio_x": {"type": "string"},
-                    "bio_tiktok": {"type": "string"},
-                },
-            },
-        }
-    },
-}
+# The schema the project sends, so the fake is tested against the real request shape.
 
 
 @pytest.fixture

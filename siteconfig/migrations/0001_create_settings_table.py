@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("key",),
                         name="ix_settings_key",
-                        violation_error_message="A setting with this key already exists.",
+                        violation_error_message="This key is taken already.",
                     )
                 ],
             },

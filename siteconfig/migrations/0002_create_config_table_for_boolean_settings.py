@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 "ordering": ["key"],
                 "constraints": [
                     models.UniqueConstraint(
-                        fields=("key",), name="ix_config_key", violation_error_message="A flag with this key already exists."
+                        fields=("key",), name="ix_config_key", violation_error_message="This key is taken already."
                     )
                 ],
             },
