@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import posixpath
 import re
@@ -37,6 +38,14 @@ def persona_dict(result: GenerationResult) -> dict:
     }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula; a leading quote keeps it text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_rows(task: GenerationTask) -> Iterator[str]:
     """One row per persona; image URLs in columns image_1 … image_N."""
     buffer = io.StringIO()
@@ -55,7 +64,8 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     for result in results_of(task):
         images = list(result.images or [])[:columns]
         writer.writerow(
-            [result.firstname, result.lastname, result.gender, *(getattr(result, f) or "" for f in BIO_FIELDS)]
+            [spreadsheet_safe(text) for text in (result.firstname, result.lastname, result.gender)]
+            + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
         )  # fmt: skip
         yield flush()
@@ -80,9 +90,11 @@ def json_document(task: GenerationTask) -> Iterator[str]:
 
 
 def folder_name(result: GenerationResult, used: set[str]) -> str:
-    name = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}", flags=re.UNICODE).strip("_") or "persona"
-    if name in used:
-        name = f"{name}_{result.pk}"
+    base = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}", flags=re.UNICODE).strip("_") or "persona"
+    # "<name>_<pk>" can itself be another persona's name: draw until the folder is new, or two
+    # personas would share a folder and one's files would overwrite the other's on extraction.
+    candidates = itertools.chain([base, f"{base}_{result.pk}"], (f"{base}_{result.pk}_{n}" for n in itertools.count(2)))
+    name = next(candidate for candidate in candidates if candidate not in used)
     used.add(name)
     return name
 

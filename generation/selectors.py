@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -103,6 +104,9 @@ def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
 
 def task_for(user, task_id: str) -> GenerationTask:
     """The task, if this user may see it; 404 otherwise (never a hint that it exists)."""
+    if "\x00" in task_id:
+        # No task id holds NUL, and PostgreSQL refuses it in a query (a DataError, so a 500).
+        raise Http404("No such task.")
     return get_object_or_404(visible_tasks(user), task_id=task_id)
 
 

@@ -31,7 +31,7 @@ def validate_request(
     errors: dict[str, str] = {}
     description = (persona_description or "").strip()
     language = (bio_language or "").strip()
-    if not description:
+    if not any(character.isalnum() for character in description):
         errors["persona_description"] = "Describe the personas to generate."
     elif len(description) > DESCRIPTION_MAX:
         errors["persona_description"] = f"Keep the description under {DESCRIPTION_MAX} characters."

@@ -119,3 +119,16 @@ def test_the_zip_of_a_large_task_streams_without_holding_it_in_memory(client, st
     tracemalloc.stop()
     assert total > 240 * 5 * len(blob)
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while streaming {total / 1e6:.1f} MB"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_stay_text(client, staff):
+    task = make_task(user=staff, status="completed")
+    GenerationResult.objects.create(task=task, batch_number=1, firstname="=HYPERLINK(1)", lastname="@Ng", gender="f",
+                                    bio_x="-1+1", bio_tiktok="fine")  # fmt: skip
+    (row,) = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_id]))).decode())))
+    assert (row["firstname"], row["lastname"], row["bio_x"], row["bio_tiktok"]) == (
+        "'=HYPERLINK(1)",
+        "'@Ng",
+        "'-1+1",
+        "fine",
+    )

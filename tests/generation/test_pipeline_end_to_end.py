@@ -92,3 +92,9 @@ def test_the_maximum_number_of_personas_comes_from_settings(settings):
     settings.MAX_PERSONAS_PER_TASK = 20
     with pytest.raises(ValidationError, match="from 1 to 20"):
         submit(number_to_generate=21)
+
+
+def test_a_description_with_nothing_to_describe_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        submit(persona_description=" \u200b\u200b ")
+    assert refused.value.message_dict == {"persona_description": ["Describe the personas to generate."]}
