@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
-from generation.models import GenerationResult, GenerationTask
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from siteconfig.models import Config, Settings
 from tests.factories import make_result, make_task, make_user
 
@@ -166,3 +166,26 @@ def test_result_pages_show_the_base_and_every_image_as_read_only_thumbnails(admi
     for url in result.images:
         assert f'<img src="{url}"' in html
     assert 'name="images"' not in html
+
+
+def test_the_pipeline_units_page_lists_units_read_only(admin_client):
+    task = make_task()
+    unit = PipelineUnit.objects.create(task=task, kind="batch", number=1, size=5, state="failed", note="boom")
+    html = admin_client.get(reverse("admin:generation_pipelineunit_changelist")).content.decode()
+    assert "boom" in html
+    assert admin_client.get(reverse("admin:generation_pipelineunit_add")).status_code == 403
+    page = admin_client.get(reverse("admin:generation_pipelineunit_change", args=[unit.pk]))
+    assert page.status_code == 200 and 'name="note"' not in page.content.decode()
+
+
+def test_the_retry_action_resumes_a_failed_task_and_says_so(admin_client):
+    task = make_task(status="failed")
+    PipelineUnit.objects.create(task=task, kind="batch", number=1, size=5, state="failed", note="boom")
+    response = admin_client.post(
+        admin_url(GenerationTask, "changelist"),
+        {"action": "retry_tasks", "_selected_action": [task.pk]},
+        follow=True,
+    )
+    assert f"Retried 1 task(s): {task.task_id}." in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "generating-data"

@@ -5,9 +5,11 @@ and started again, and two clusters at once, with the ORM broker and with Redis.
 import os
 import signal
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import redis
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
@@ -15,6 +17,7 @@ from django_q.conf import Conf
 from generation import jobs
 from generation.models import GenerationTask, PipelineUnit
 from tests.conftest import requires_postgresql
+from tests.factories import make_superuser
 from tests.generation.helpers import assert_task_stored_completely, submit
 from tests.servers import Cluster, wait_until
 
@@ -303,3 +306,16 @@ def test_a_cluster_killed_between_the_last_unit_and_the_next_stage_is_moved_on_b
     assert_task_stored_completely(task, s3_bucket)
     assert {(unit.state, unit.attempts) for unit in task.units.all()} == {(State.DONE, 1)}
     assert len(fake_openai.calls("/images/generations")) == len(fake_openai.calls("/images/edits")) == 2
+
+
+def test_generate_wait_follows_the_workers_with_a_progress_bar_until_the_task_ends(start_cluster, s3_bucket):
+    make_superuser("cli@example.com")
+    start_cluster()
+    out = StringIO()
+    call_command("generate", "Kite surfers in Tarifa", "--count", "3", "--images", "4", "--wait", stdout=out)
+    text = out.getvalue()
+    task = GenerationTask.objects.get()
+    assert f"Task {task.task_id}: 3 persona(s) x 4 images" in text
+    assert "] images: 3/3 (completed)" in text
+    assert "Status: completed. 3 of 3 persona(s) with data, 3 with images." in text
+    assert_task_stored_completely(task, s3_bucket)
