@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.models import User
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from siteconfig.models import Config, Settings
+from tests.conftest import requires_postgresql
 from tests.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +190,41 @@ def test_the_retry_action_resumes_a_failed_task_and_says_so(admin_client):
     assert f"Retried 1 task(s): {task.task_id}." in response.content.decode()
     task.refresh_from_db()
     assert task.status == "generating-data"
+
+
+def test_result_search_over_all_results_matches_task_ids_only(admin_client):
+    wanted = make_result(make_task(), firstname="Zelda")
+    make_result(make_task(), firstname="Zelda")
+    url = admin_url(GenerationResult, "changelist")
+    by_task = admin_client.get(url, {"q": wanted.task.task_id}).context["cl"].result_list
+    assert [r.pk for r in by_task] == [wanted.pk]
+    assert list(admin_client.get(url, {"q": "Zelda"}).context["cl"].result_list) == []
+
+
+def test_result_search_within_one_task_matches_names(admin_client):
+    task = make_task()
+    zelda, _ = make_result(task, firstname="Zelda"), make_result(task, firstname="Ada")
+    make_result(make_task(), firstname="Zelda")
+    response = admin_client.get(admin_url(GenerationResult, "changelist"), {"task__id__exact": task.pk, "q": "zelda"})
+    assert [r.pk for r in response.context["cl"].result_list] == [zelda.pk]
+
+
+@requires_postgresql
+def test_large_admin_lists_show_the_planners_estimate_instead_of_counting(monkeypatch):
+    from generation import admin as generation_admin
+
+    task = make_task()
+    for _ in range(3):
+        make_result(task)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE generation_results")
+    queryset = GenerationResult.objects.all()
+    estimate = generation_admin.planned_rows(queryset)
+    assert isinstance(estimate, int) and estimate >= 1
+    monkeypatch.setattr(generation_admin, "ESTIMATED_COUNT_FROM", 1)
+    with CaptureQueriesContext(connection) as queries:
+        count = generation_admin.EstimatedCountPaginator(queryset, 50).count
+    assert count == estimate
+    assert not any("COUNT(" in q["sql"].upper() for q in queries)
+    monkeypatch.setattr(generation_admin, "ESTIMATED_COUNT_FROM", 10**9)
+    assert generation_admin.EstimatedCountPaginator(queryset, 50).count == 3
