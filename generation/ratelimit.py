@@ -23,10 +23,13 @@ def limits_for(kind: str) -> list[tuple[str, int]]:
 
 
 def reserve(kind: str) -> float:
-    """Reserve a slot for one call and return how many seconds to wait before making it."""
+    """Reserve a slot for one call and return how many seconds to wait before making it. Slots are spaced a little
+    wider than the cap asks (OPENAI_RATE_HEADROOM), so that calls sent a few milliseconds late or early never put
+    one call too many in the server's window."""
     wait = 0.0
+    pace = 1.0 - settings.OPENAI_RATE_HEADROOM
     for name, per_minute in limits_for(kind):
-        wait = max(wait, _reserve_slot(name, 60.0 / per_minute))
+        wait = max(wait, _reserve_slot(name, 60.0 / (per_minute * pace)))
     return wait
 
 

@@ -3,6 +3,8 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -43,11 +45,12 @@ def read(key: str) -> bytes:
         return stored.read()
 
 
-def find_base(task_id: str, result_id: int) -> str | None:
-    """The key of a base image saved by an earlier run, whatever its extension."""
+def find_base(task_id: str, result_id: int, stored: Collection[str] | None = None) -> str | None:
+    """The key of a base image saved by an earlier run, whatever its extension. `stored`, the keys a listing of the
+    result's folder found, spares a request per extension."""
     for extension in ("png", "jpg"):
         key = base_key(task_id, result_id, extension)
-        if default_storage.exists(key):
+        if key in stored if stored is not None else default_storage.exists(key):
             return key
     return None
 

@@ -64,10 +64,10 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
     return backend.generate_image(prompt, size=settings.OPENAI_IMAGE_SIZE)
 
 
-def base_image(unit: PipelineUnit) -> bytes:
+def base_image(unit: PipelineUnit, stored: set[str]) -> bytes:
     """The stored base when an earlier run made one, else a new one, stored at once."""
     task, result = unit.task, unit.result
-    key = storage.find_base(task.task_id, result.pk)
+    key = storage.find_base(task.task_id, result.pk, stored)
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
@@ -114,7 +114,9 @@ def run_images(unit: PipelineUnit) -> str:
     expected = task.images_per_persona
     if isinstance(result.images, list) and len(result.images) == expected:
         return ""
-    base = base_image(unit)
+    # What an earlier run stored, from one listing of the result's folder rather than a request per file.
+    stored = set(storage.list_files(storage.result_prefix(task.task_id, result.pk)))
+    base = base_image(unit, stored)
 
     missing: list[tuple[Layout, tuple[int, int], list[str]]] = []
     layouts = grid_layouts(expected)
@@ -122,7 +124,7 @@ def run_images(unit: PipelineUnit) -> str:
     for part, layout in enumerate(layouts, 1):
         keys = [storage.tile_key(task.task_id, result.pk, position + n) for n in range(layout[0] * layout[1])]
         position += len(keys)
-        if not all(storage.exists(key) for key in keys):
+        if not all(key in stored for key in keys):
             missing.append((layout, (part, len(layouts)), keys))
 
     # Slots are reserved here, in this thread, so the grid threads never touch the database.

@@ -6,6 +6,7 @@ from django_q.models import OrmQ
 
 from generation.models import PipelineUnit
 from generation.pipeline.stages import run_unit, start_task
+from generation.pipeline.units import in_flight_window
 from tests.generation.helpers import submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,18 +28,19 @@ def test_a_big_task_queues_only_a_window_of_units_and_a_later_small_task_gets_it
     OrmQ.objects.all().delete()  # the start jobs; they are run here instead
     start_task(big.pk)
     start_task(small.pk)
-    assert queued_units_by_task() == {big.task_id: 3, small.task_id: 1}
-    assert big.units.filter(state=PipelineUnit.State.PENDING).count() == 17
+    window = in_flight_window()  # 6: the 3 workers, and one unit waiting for each
+    assert queued_units_by_task() == {big.task_id: window, small.task_id: 1}
+    assert big.units.filter(state=PipelineUnit.State.PENDING).count() == 20 - window
 
 
 def test_finishing_a_unit_queues_the_next_one_of_the_same_task(settings):
     settings.Q_WORKERS = 2
     settings.GENERATION_BACKEND = "offline"
-    task = submit(number_to_generate=20)  # 4 batches
+    task = submit(number_to_generate=40)  # 8 batches, more than the window of 4
     OrmQ.objects.all().delete()
     start_task(task.pk)
     first = task.units.filter(state=PipelineUnit.State.QUEUED).order_by("id").first()
     OrmQ.objects.all().delete()
     run_unit(first.pk)
     assert queued_units_by_task() == {task.task_id: 1}
-    assert task.units.filter(state__in=["queued", "running"]).count() == 2
+    assert task.units.filter(state__in=["queued", "running"]).count() == in_flight_window()

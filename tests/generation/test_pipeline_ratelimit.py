@@ -19,10 +19,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def caps(settings):
-    """No cap unless the test sets one."""
+    """No cap unless the test sets one, and slots spaced at exactly the cap (no headroom), so that they read
+    plainly."""
     settings.OPENAI_IMAGES_PER_MINUTE = None
     settings.OPENAI_REQUESTS_PER_MINUTE = None
+    settings.OPENAI_RATE_HEADROOM = 0
     return settings
+
+
+def test_slots_are_spaced_the_headroom_wider_than_the_cap(caps):
+    caps.OPENAI_IMAGES_PER_MINUTE = 120  # one every 0.5 s at the cap
+    caps.OPENAI_RATE_HEADROOM = 0.05  # the default: paced at 95 % of it
+
+    next_free = []
+    for _ in range(3):
+        ratelimit.reserve("image")
+        next_free.append(RateLimitSlot.objects.get(name="images").next_at)
+
+    gaps = [later - earlier for earlier, later in zip(next_free, next_free[1:], strict=False)]
+    assert gaps == pytest.approx([0.5 / 0.95] * 2, abs=1e-6)
 
 
 def test_image_slots_are_spaced_by_the_images_per_minute_cap(caps):

@@ -1,0 +1,168 @@
+"""4. Grid split and encode: milliseconds per tile of `split_grid` (JPEG q90 with XMP) against the floor measured in
+the same run: Pillow's bare decode + equal crops + encode of the same PNG. Target: split ≤ 1.2× the floor.
+
+The grids are drawn here as the image API returns them: a PNG of photo-like tiles (smooth light and colour gradients
+under sensor-like noise, a few shapes), separated by uneven near-white gutters off the equal-cut positions, with a
+white border on some sides. The PNGs (~1.25 MB at 1024×1024) are on the small side of what the API sends: a smaller
+PNG decodes faster, which makes the floor lower and the ratio harder to meet. Split and floor are timed alternately,
+image by image, so that drift of the machine (turbo, another process) hits both alike; each figure is the median over
+many repetitions. The details also give the time of gutter detection alone (find_tile_boxes on the decoded image) and
+check that it found the drawn tiles."""
+
+from __future__ import annotations
+
+import random
+import time
+from io import BytesIO
+
+from PIL import Image, ImageDraw
+
+from bench.common import Figure, median, percentile
+from generation.imaging import find_tile_boxes, split_grid
+
+BENCH = "4 grid split"
+TARGET_RATIO = 1.2
+QUALITY = 90
+
+
+def photo_tile(size: tuple[int, int], rng: random.Random, grain: float = 0.18) -> Image.Image:
+    """A photo-like tile: a diagonal light gradient between two colours, soft shapes (drawn at a quarter of the size
+    and enlarged, which blurs them), and fine noise (`grain`: how much of it, 0 to 1)."""
+    width, height = size
+    small = (max(1, width // 4), max(1, height // 4))
+    start = [rng.randrange(40, 170) for _ in range(3)]
+    end = [rng.randrange(20, 200) for _ in range(3)]
+    ramp = Image.linear_gradient("L").rotate(rng.choice((0, 30, 60, 90))).resize(small)
+    bands = [ramp.point([a + (b - a) * v // 255 for v in range(256)]) for a, b in zip(start, end, strict=True)]
+    tile = Image.merge("RGB", bands)
+    draw = ImageDraw.Draw(tile)
+    for _ in range(12):
+        x, y = rng.randrange(0, small[0]), rng.randrange(0, small[1])
+        w, h = rng.randrange(small[0] // 10, small[0] // 2 + 1), rng.randrange(small[1] // 10, small[1] // 2 + 1)
+        colour = tuple(rng.randrange(10, 210) for _ in range(3))
+        draw.ellipse((x - w // 2, y - h // 2, x + w // 2, y + h // 2), fill=colour)
+    # Luminance noise (sigma 12) on every channel, so the PNG costs what a real photo costs to decode.
+    noise = Image.effect_noise(size, 12).convert("RGB")
+    return Image.blend(tile.resize(size, Image.Resampling.BICUBIC), noise, grain)
+
+
+def draw_grid(size: tuple[int, int], cols: int, rows: int, seed: int) -> tuple[bytes, Image.Image, list[tuple]]:
+    """(PNG bytes, image, tile boxes) of a cols×rows grid with uneven gutters 5-14 px wide, 1-4 % off the equal cuts,
+    and white borders on one to four sides."""
+    rng = random.Random(seed)
+    width, height = size
+    borders = [rng.choice((0, rng.randrange(8, 28))) for _ in range(4)]  # left, top, right, bottom
+    borders[rng.randrange(4)] = rng.randrange(8, 28)  # at least one border
+
+    def spans(start: int, end: int, count: int) -> list[tuple[int, int]]:
+        cuts, size_ = [start], end - start
+        for k in range(1, count):
+            middle = start + k * size_ // count + rng.choice((-1, 1)) * rng.randrange(size_ // 100, size_ // 25)
+            gutter = rng.randrange(5, 15)
+            cuts += [middle - gutter // 2, middle - gutter // 2 + gutter]
+        cuts.append(end)
+        return list(zip(cuts[::2], cuts[1::2], strict=True))
+
+    col_spans = spans(borders[0], width - borders[2], cols)
+    row_spans = spans(borders[1], height - borders[3], rows)
+    # Gutters and borders: near white with a little noise (250-255), as a generated image has them.
+    canvas = Image.merge("RGB", [Image.effect_noise(size, 2).point(lambda v: min(255, 252 + (v - 128) // 2))] * 3)
+    for top, bottom in row_spans:
+        for left, right in col_spans:
+            canvas.paste(photo_tile((right - left, bottom - top), rng), (left, top))
+    out = BytesIO()
+    canvas.save(out, "PNG")
+    boxes = [(left, top, right, bottom) for top, bottom in row_spans for left, right in col_spans]
+    return out.getvalue(), canvas, boxes
+
+
+def floor_split(data: bytes, cols: int, rows: int) -> list[bytes]:
+    """The least any splitter must do: decode, crop at the equal positions, encode each crop."""
+    with Image.open(BytesIO(data)) as image:
+        image.load()
+        width, height = image.size
+        tiles = []
+        for r in range(rows):
+            for c in range(cols):
+                box = (width * c // cols, height * r // rows, width * (c + 1) // cols, height * (r + 1) // rows)
+                out = BytesIO()
+                image.crop(box).save(out, "JPEG", quality=QUALITY)
+                tiles.append(out.getvalue())
+    return tiles
+
+
+def split(data: bytes, cols: int, rows: int) -> list[bytes]:
+    return split_grid(data, cols, rows, image_format="jpeg", quality=QUALITY)
+
+
+def timed(function, *args) -> float:
+    began = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - began
+
+
+def detection(grids: list[tuple[bytes, Image.Image, list[tuple]]], cols: int, rows: int) -> tuple[float, int]:
+    """(median ms of find_tile_boxes on the decoded grids, how many found tiles are more than 1 px off the drawn)."""
+    times, off = [], 0
+    for data, _, drawn in grids:
+        with Image.open(BytesIO(data)) as image:
+            image.load()
+            found = find_tile_boxes(image, cols, rows)
+            off += sum(
+                max(abs(a - b) for a, b in zip(box.as_tuple(), expected, strict=True)) > 1
+                for box, expected in zip(found, drawn, strict=True)
+            )
+            for _ in range(20):
+                times.append(timed(find_tile_boxes, image, cols, rows))
+    return median(times) * 1000, off
+
+
+def measure(size: tuple[int, int], cols: int, rows: int, images: int, rounds: int) -> Figure:
+    drawn = [draw_grid(size, cols, rows, seed) for seed in range(images)]
+    grids = [data for data, _, _ in drawn]
+    tiles = cols * rows
+    for data in grids:  # warm-up: first-call costs (codec set-up, page faults) out of the figures
+        split_grid(data, cols, rows, quality=QUALITY)
+        floor_split(data, cols, rows)
+    split_times, floor_times = [], []
+    for n in range(rounds):
+        for data in grids:
+            # Alternate which goes first, so neither always runs on a cache the other warmed.
+            if n % 2:
+                floor_times.append(timed(floor_split, data, cols, rows))
+                split_times.append(timed(split, data, cols, rows))
+            else:
+                split_times.append(timed(split, data, cols, rows))
+                floor_times.append(timed(floor_split, data, cols, rows))
+    split_ms, floor_ms = median(split_times) * 1000 / tiles, median(floor_times) * 1000 / tiles
+    ratio = split_ms / floor_ms
+    detect_ms, off = detection(drawn, cols, rows)
+    return Figure(
+        bench=BENCH,
+        name=f"split_grid {cols}×{rows} {size[0]}×{size[1]} PNG → JPEG q{QUALITY}, per tile (median)",
+        value=split_ms,
+        unit="ms",
+        limit=floor_ms,
+        target=f"≤ {TARGET_RATIO}× decode+crop+encode",
+        ok=ratio <= TARGET_RATIO and off == 0,
+        details={
+            "images": images,
+            "runs_each": len(split_times),
+            "png_kb": round(sum(map(len, grids)) / len(grids) / 1024),
+            "split_p90_ms_per_tile": round(percentile(split_times, 0.9) * 1000 / tiles, 3),
+            "floor_p90_ms_per_tile": round(percentile(floor_times, 0.9) * 1000 / tiles, 3),
+            "overhead_ms_per_image": round((median(split_times) - median(floor_times)) * 1000, 3),
+            "find_tile_boxes_ms_per_image": round(detect_ms, 3),
+            "tiles_found_off_by_more_than_1px": off,
+        },
+    )
+
+
+def run(quick: bool) -> list[Figure]:
+    images, rounds = (2, 16) if quick else (8, 40)
+    return [measure((1024, 1024), 2, 2, images, rounds), measure((1024, 1536), 2, 4, images, rounds)]
+
+
+if __name__ == "__main__":
+    for figure in run(quick=True):
+        print(figure)
