@@ -85,11 +85,11 @@ def run_unit(unit_id: int) -> None:
         else:
             units.log_unit(unit, "failed, will try again: %s", reason, level=logging.WARNING)
             time.sleep(min(settings.UNIT_RETRY_DELAY * unit.attempts, 30))
-            units.release(unit, reason)
+            units.when_database_answers(units.release, unit, reason)
     else:
-        units.finish(unit, State.DONE, note)
+        units.when_database_answers(units.finish, unit, State.DONE, note)
         units.log_unit(unit, "done%s", f" ({note})" if note else "")
-    advance_task(task.pk)
+    units.when_database_answers(advance_task, task.pk)
 
 
 def last_problem(unit: PipelineUnit) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -93,6 +94,21 @@ def reopen_stuck(task: GenerationTask, older_than: timedelta) -> int:
     now = timezone.now()
     stuck = Q(state=State.RUNNING, lease_until__lt=now) | Q(state=State.QUEUED, queued_at__lt=now - older_than)
     return task.units.filter(stuck).update(state=State.PENDING, lease_until=None, updated_at=now)
+
+
+def when_database_answers(step, *args, wait: float = 60.0):
+    """Run a bookkeeping step, waiting out a database that is restarting or failing over: the
+    unit's outcome is written once it is back, instead of the job dying with the unit held."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return step(*args)
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unavailable (%s); trying again", type(error).__name__)
+            connection.close()
+            time.sleep(1)
 
 
 def log_unit(unit: PipelineUnit, message: str, *args, level: int = logging.INFO) -> None:
