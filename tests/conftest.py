@@ -1,5 +1,6 @@
 import copy
 import os
+import signal
 
 import pytest
 from django.core.cache import cache
@@ -9,7 +10,7 @@ from moto.server import ThreadedMotoServer
 from generation.backends import get_backend
 from tests.factories import make_superuser
 from tests.fake_openai import running_fake_openai
-from tests.servers import ROOT, database_url, new_bucket
+from tests.servers import ROOT, Cluster, database_url, new_bucket, wait_until
 
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -97,6 +98,48 @@ def cluster_env(fake_openai, s3_bucket, tmp_path, settings):
         "PYTHONPATH": str(ROOT),
         **s3_bucket.env(),
     }
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def start_cluster(cluster_env, tmp_path):
+    """Starts clusters on the ORM broker unless REDIS_URL is given. At the end every one is stopped,
+    whatever the test did to it, and none may leave a process behind. Their logs are printed, and so
+    shown when the test fails."""
+    started: list[Cluster] = []
+
+    def start(**extra) -> Cluster:
+        cluster = Cluster(
+            env=cluster_env | {"REDIS_URL": ""}, log_path=tmp_path / f"qcluster-{len(started)}.log", extra=extra
+        ).start()
+        started.append(cluster)
+        return cluster
+
+    yield start
+    errors = []
+    for cluster in started:
+        try:
+            cluster.stop()
+        except Exception as error:  # the other clusters are stopped all the same
+            errors.append(error)
+        print(f"--- {cluster.log_path.name} ---\n{cluster.log_path.read_text(errors='replace')[-6000:]}")
+    leftovers = []
+    for cluster in started:
+        pgid = cluster.process.pid
+        try:
+            wait_until(lambda pgid=pgid: not process_group_alive(pgid), timeout=10, message="the cluster to exit")
+        except AssertionError:
+            leftovers.append(pgid)
+            os.killpg(pgid, signal.SIGKILL)
+    assert not errors, errors
+    assert not leftovers, f"cluster process group(s) {leftovers} outlived their cluster"
 
 
 def pytest_sessionfinish(session, exitstatus):

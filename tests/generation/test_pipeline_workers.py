@@ -2,8 +2,6 @@
 database, the loopback OpenAI server and moto's S3 server: one cluster, a cluster killed mid-task
 and started again, and two clusters at once, with the ORM broker and with Redis."""
 
-import os
-import signal
 from datetime import timedelta
 from io import StringIO
 
@@ -31,48 +29,6 @@ REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
 def finished(task: GenerationTask):
     task.refresh_from_db()
     return task.is_finished
-
-
-def process_group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@pytest.fixture
-def start_cluster(cluster_env, tmp_path):
-    """Starts clusters on the ORM broker unless REDIS_URL is given. At the end every one is stopped,
-    whatever the test did to it, and none may leave a process behind. Their logs are printed, and so
-    shown when the test fails."""
-    started: list[Cluster] = []
-
-    def start(**extra) -> Cluster:
-        cluster = Cluster(
-            env=cluster_env | {"REDIS_URL": ""}, log_path=tmp_path / f"qcluster-{len(started)}.log", extra=extra
-        ).start()
-        started.append(cluster)
-        return cluster
-
-    yield start
-    errors = []
-    for cluster in started:
-        try:
-            cluster.stop()
-        except Exception as error:  # the other clusters are stopped all the same
-            errors.append(error)
-        print(f"--- {cluster.log_path.name} ---\n{cluster.log_path.read_text(errors='replace')[-6000:]}")
-    leftovers = []
-    for cluster in started:
-        pgid = cluster.process.pid
-        try:
-            wait_until(lambda pgid=pgid: not process_group_alive(pgid), timeout=10, message="the cluster to exit")
-        except AssertionError:
-            leftovers.append(pgid)
-            os.killpg(pgid, signal.SIGKILL)
-    assert not errors, errors
-    assert not leftovers, f"cluster process group(s) {leftovers} outlived their cluster"
 
 
 @pytest.fixture

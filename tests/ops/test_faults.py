@@ -12,7 +12,7 @@ from moto.server import ThreadedMotoServer
 from generation.models import GenerationTask
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import assert_task_stored_completely, submit
-from tests.servers import Cluster, new_bucket, wait_until
+from tests.servers import new_bucket, wait_until
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -27,20 +27,6 @@ def task_state(task: GenerationTask) -> GenerationTask:
             connection.close()
             time.sleep(0.2)
     raise AssertionError("the database did not come back")
-
-
-@pytest.fixture
-def start_cluster(cluster_env, tmp_path):
-    started = []
-
-    def start(**extra) -> Cluster:
-        cluster = Cluster(env=cluster_env, log_path=tmp_path / f"qcluster-{len(started)}.log", extra=extra).start()
-        started.append(cluster)
-        return cluster
-
-    yield start
-    for cluster in started:
-        cluster.stop()
 
 
 def restart_postgresql() -> None:
