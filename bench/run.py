@@ -69,14 +69,14 @@ def main() -> int:
     started = time.monotonic()
     for name in chosen:
         began = time.monotonic()
-        print(f"== {name} ...", flush=True)
+        print(f"bench {name} ...", flush=True)
         try:
             module = importlib.import_module(BENCHMARKS[name])
             figures += module.run(quick=args.quick)
         except Exception:
             failures.append(name)
             traceback.print_exc()
-        print(f"== {name}: {time.monotonic() - began:.1f} s", flush=True)
+        print(f"bench {name}: {time.monotonic() - began:.1f} s", flush=True)
     print()
     print(table(figures))
     print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s" + (" (quick)" if args.quick else ""))
