@@ -83,7 +83,9 @@ WSGI_APPLICATION = "avatar_project.wsgi.application"
 
 # Unset DATABASE_URL means the embedded default: an SQLite file in the project.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Connections are kept for a minute: a worker would otherwise open one per job and the ORM broker one per poll
+# (bench/pipeline.py: ~40 ms of PostgreSQL time per unit); health checks drop one the server has closed.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # The documented tables use integer primary keys.
@@ -147,7 +149,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
     DEFAULT_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "generation.storage.PutObjectS3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
@@ -191,6 +193,8 @@ IMAGE_FORMAT = env.str("IMAGE_FORMAT", default="jpeg")  # jpeg or webp: how tile
 IMAGE_QUALITY = env.int("IMAGE_QUALITY", default=90)
 # 8 images per persona: two 2x2 grids made in parallel (default), or one 2x4 grid.
 GRID_LAYOUT_8 = env.str("GRID_LAYOUT_8", default="2x2+2x2")
+# Threads per worker process for a persona's grid calls and uploads (eight tiles upload at once).
+IMAGE_THREADS = env.int("IMAGE_THREADS", default=8)
 # Reference faces refused by moderation are swapped for another this many times.
 FACE_SWAP_TRIES = env.int("FACE_SWAP_TRIES", default=3)
 
@@ -202,6 +206,15 @@ OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")
 OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # base selfie and 2x2 grids
 OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a 2x4 grid
 OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
+# The format images come back in: JPEG is smaller to send and faster to decode than PNG (a grid is split and
+# re-encoded as JPEG anyway); compression 95 keeps that second encoding's loss invisible. Empty: the API's default.
+OPENAI_OUTPUT_FORMAT = env.str("OPENAI_OUTPUT_FORMAT", default="jpeg")
+OPENAI_OUTPUT_COMPRESSION = env.int("OPENAI_OUTPUT_COMPRESSION", default=95)
+if OPENAI_OUTPUT_FORMAT not in ("", "jpeg", "png", "webp") or not 0 <= OPENAI_OUTPUT_COMPRESSION <= 100:
+    raise ImproperlyConfigured(
+        f"OPENAI_OUTPUT_FORMAT must be jpeg, png, webp or empty (not {OPENAI_OUTPUT_FORMAT!r}), and "
+        f"OPENAI_OUTPUT_COMPRESSION a number from 0 to 100 (not {OPENAI_OUTPUT_COMPRESSION})."
+    )
 # Sent only to models that accept it (gpt-image-1.5); others keep identity without it.
 OPENAI_INPUT_FIDELITY = env.str("OPENAI_INPUT_FIDELITY", default="high")
 # Per-try timeouts and the client's own retries; see the job timeout below.

@@ -27,6 +27,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -483,7 +484,7 @@ def moto_s3() -> Iterator[S3Bucket]:
     """moto's S3 server in a subprocess of its own, with one bucket readable by anyone (the README's policy)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "bench.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -599,6 +600,8 @@ class Workers:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)  # whatever outlived the clean stop
             self.cluster = None
+            if os.environ.get("BENCH_KEEP_LOGS"):  # where the time goes, line by line
+                shutil.copy(self.log_path, Path(os.environ["BENCH_KEEP_LOGS"]) / f"{self.name}-qcluster.log")
             self.log_dir.cleanup()
 
     def _check_alive(self) -> bool:

@@ -46,7 +46,7 @@ class S3Bucket:
     def storages(self) -> dict:
         return {
             "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
+                "BACKEND": "generation.storage.PutObjectS3Storage",
                 "OPTIONS": {
                     "bucket_name": self.name,
                     "endpoint_url": self.endpoint,

@@ -96,7 +96,7 @@ def test_healthz_is_503_and_names_the_storage_when_it_is_unreachable(client, set
     beat(timedelta(seconds=5))
     settings.STORAGES = {
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "generation.storage.PutObjectS3Storage",
             "OPTIONS": {
                 "bucket_name": "nowhere",
                 "endpoint_url": "http://127.0.0.1:9",  # the discard port: nothing listens

@@ -15,10 +15,11 @@ PRINT_SETTINGS = (
 )
 
 
-def load_settings(**environment):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}}
+def load_settings(script: str = PRINT_SETTINGS, **environment):
+    unset = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "CONN_MAX_AGE"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env |= {"DJANGO_SETTINGS_MODULE": "avatar_project.settings", "ENV_FILE": "/nonexistent/.env"} | environment
-    return subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 def test_without_database_url_the_database_is_an_sqlite_file_in_the_project():
@@ -66,3 +67,18 @@ def test_the_env_file_is_read_but_the_real_environment_wins(tmp_path):
     done = load_settings(ENV_FILE=str(env_file), TIME_ZONE="America/Lima")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tz"] == "America/Lima"
+
+
+def test_an_unknown_image_output_format_stops_start_up_with_a_clear_message():
+    done = load_settings(SECRET_KEY="s" * 50, OPENAI_OUTPUT_FORMAT="gif")
+    assert done.returncode != 0
+    assert "OPENAI_OUTPUT_FORMAT must be jpeg, png, webp or empty (not 'gif')" in done.stderr
+
+
+def test_database_connections_are_kept_a_minute_and_health_checked_by_default():
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); db = settings.DATABASES['default']; "
+        "print(json.dumps([db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS']]))"
+    )
+    done = load_settings(script, DEBUG="true")
+    assert json.loads(done.stdout) == [60, True]

@@ -70,12 +70,28 @@ def translate(error: openai.OpenAIError) -> Exception:
 class OpenAIBackend:
     name = "openai"
 
-    def __init__(self, client: openai.OpenAI, *, text_model: str, image_model: str, quality: str, fidelity: str):
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        text_model: str,
+        image_model: str,
+        quality: str,
+        fidelity: str,
+        output_format: str = "",
+        output_compression: int | None = None,
+    ):
         self.client = client
         self.text_model = text_model
         self.image_model = image_model
         self.quality = quality
         self.fidelity = fidelity
+        # Sent with every image call when set; compression only applies to the lossy formats.
+        self.output: dict[str, object] = {}
+        if output_format:
+            self.output["output_format"] = output_format
+            if output_format in ("jpeg", "webp") and output_compression is not None:
+                self.output["output_compression"] = output_compression
 
     @classmethod
     def from_settings(cls) -> OpenAIBackend:
@@ -91,6 +107,8 @@ class OpenAIBackend:
             image_model=settings.OPENAI_IMAGE_MODEL,
             quality=settings.OPENAI_IMAGE_QUALITY,
             fidelity=settings.OPENAI_INPUT_FIDELITY,
+            output_format=settings.OPENAI_OUTPUT_FORMAT,
+            output_compression=settings.OPENAI_OUTPUT_COMPRESSION,
         )
 
     def generate_personas(self, request: PersonaRequest) -> list[dict]:
@@ -123,14 +141,14 @@ class OpenAIBackend:
     def generate_image(self, prompt: str, *, size: str) -> bytes:
         try:
             response = self.client.images.generate(
-                model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1
+                model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
             )
         except openai.OpenAIError as error:
             raise translate(error) from error
         return self._image_bytes(response)
 
     def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
-        extra = {}
+        extra = dict(self.output)
         if self.fidelity and self.image_model.startswith(INPUT_FIDELITY_MODELS):
             extra["input_fidelity"] = self.fidelity
         files = [(f"reference-{n}.png", data, _mime(data)) for n, data in enumerate(references, 1)]

@@ -4,8 +4,9 @@ crash, or a retry) reuses what was paid for and overwrites rather than duplicate
 
 from __future__ import annotations
 
+import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 
 from django.conf import settings
 
@@ -64,8 +65,22 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
     return backend.generate_image(prompt, size=settings.OPENAI_IMAGE_SIZE)
 
 
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def threads() -> ThreadPoolExecutor:
+    """The worker process's threads for grid calls and tile uploads, kept for its life rather than started for
+    every unit (glibc keeps a memory arena per thread it has seen, which grew a worker's RSS: bench/memory.py).
+    Made lazily in the process that uses it, since a pool does not survive a fork."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(max_workers=settings.IMAGE_THREADS, thread_name_prefix="images"))
+    return _pool[1]
+
+
 def base_image(unit: PipelineUnit, stored: set[str]) -> bytes:
-    """The stored base when an earlier run made one, else a new one, stored at once."""
+    """The stored base when an earlier run made one, else a new one, stored at once (before its grids are asked
+    for, so tiles never exist beside a base that failed to store)."""
     task, result = unit.task, unit.result
     key = storage.find_base(task.task_id, result.pk, stored)
     if key:
@@ -127,23 +142,27 @@ def run_images(unit: PipelineUnit) -> str:
         if not all(key in stored for key in keys):
             missing.append((layout, (part, len(layouts)), keys))
 
-    # Slots are reserved here, in this thread, so the grid threads never touch the database.
+    # Slots are reserved here, in this thread, so the pool's threads never touch the database.
     delays = [ratelimit.reserve("image") for _ in missing]
+    pool = threads()
+    grids = {
+        pool.submit(make_tiles, base, task, result, layout, part, delay): keys
+        for (layout, part, keys), delay in zip(missing, delays, strict=True)
+    }
     first_error: Exception | None = None
-    with ThreadPoolExecutor(max_workers=max(1, len(missing))) as pool:
-        futures = [
-            (keys, pool.submit(make_tiles, base, task, result, layout, part, delay))
-            for (layout, part, keys), delay in zip(missing, delays, strict=True)
-        ]
-        for keys, future in futures:
-            try:
-                tiles = future.result()
-            except Exception as error:  # the other grid's tiles are still kept
-                first_error = first_error or error
-                continue
-            for key, tile in zip(keys, tiles, strict=True):
-                storage.save(key, tile)
-            log_unit(unit, "stored %s tiles from a grid", len(tiles))
+    uploads: list[Future[None]] = []
+    for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
+        try:
+            tiles = grid.result()
+        except Exception as error:  # the other grid's tiles are still kept
+            first_error = first_error or error
+            continue
+        uploads += [pool.submit(storage.save, key, tile) for key, tile in zip(grids[grid], tiles, strict=True)]
+    wait(uploads)
+    for upload in uploads:
+        upload.result()  # the first failed upload's error, once none is still running
+    if uploads:
+        log_unit(unit, "stored %s tiles", len(uploads))
     if first_error:
         raise first_error
 

@@ -55,5 +55,6 @@ def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
             assert "trainedAlgorithmicMedia" in read_xmp(data)
             assert not tile.getexif()
         prefix = f"avatars/{task.task_id}/{result.pk}/"
-        expected_keys += [prefix + "base.png"] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
+        base_name = "base.jpg" if base.format == "JPEG" else "base.png"  # as the API sent it
+        expected_keys += [prefix + base_name] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
     assert bucket.keys("avatars/") == sorted(expected_keys)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_q.models import OrmQ
 
+from generation.backends import get_backend
 from generation.models import GenerationTask
 from generation.pipeline.stages import run_inline
 from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
@@ -41,6 +42,30 @@ def test_a_task_with_eight_images_per_persona_makes_two_grids_from_the_same_base
     bases = {fetch_image(result.base_image_url)[1] for result in task.results.all()}
     sent = [call.files[0] for call in edits]
     assert set(sent) == bases and all(sent.count(base) == 2 for base in bases)
+
+
+def test_images_are_asked_for_as_jpeg_and_the_base_is_stored_as_the_jpeg_returned(fake_openai, s3_bucket):
+    task = submit(number_to_generate=1, images_per_persona=4)
+    run_inline(task)
+    assert_task_stored_completely(task, s3_bucket)
+    (generation,) = fake_openai.calls("/images/generations")
+    (edit,) = fake_openai.calls("/images/edits")
+    assert (generation.json["output_format"], generation.json["output_compression"]) == ("jpeg", 95)
+    assert (edit.form["output_format"], edit.form["output_compression"]) == ("jpeg", "95")
+    result = task.results.get()
+    assert result.base_image_url.endswith("/base.jpg")
+    assert fetch_image(result.base_image_url)[0].format == "JPEG"
+
+
+def test_an_empty_output_format_leaves_the_format_to_the_api(fake_openai, s3_bucket, settings):
+    settings.OPENAI_OUTPUT_FORMAT = ""
+    get_backend.cache_clear()
+    task = submit(number_to_generate=1, images_per_persona=4)
+    run_inline(task)
+    assert_task_stored_completely(task, s3_bucket)
+    calls = [c.json or c.form for c in fake_openai.calls("/images/generations") + fake_openai.calls("/images/edits")]
+    assert not any("output_format" in sent or "output_compression" in sent for sent in calls)
+    assert task.results.get().base_image_url.endswith("/base.png")  # the API's own default, PNG
 
 
 def test_the_chat_request_carries_description_language_and_the_four_bio_prompts(fake_openai, s3_bucket):

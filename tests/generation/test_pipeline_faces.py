@@ -73,7 +73,7 @@ def assert_completed(task: GenerationTask, bucket) -> None:
     assert task.status == GenerationTask.Status.COMPLETED, task.error_log
     results = list(task.results.all())
     assert len(results) == task.number_to_generate and all(len(r.images) == 4 for r in results)
-    names = ("base.png", "1.jpg", "2.jpg", "3.jpg", "4.jpg")
+    names = ("base.jpg", "1.jpg", "2.jpg", "3.jpg", "4.jpg")  # the base as the API sent it: JPEG
     expected = {f"avatars/{task.task_id}/{r.pk}/{name}" for r in results for name in names}
     assert set(bucket.keys(f"avatars/{task.task_id}/")) == expected
 

@@ -79,7 +79,7 @@ def test_retrying_a_task_whose_images_all_failed_repeats_no_paid_call_that_succe
     assert task.status == GenerationTask.Status.FAILED
     assert counts(fake_openai) == {CHAT: 1, GENERATIONS: 3, EDITS: 3}
     bases = bucket_objects(s3_bucket)
-    assert len(bases) == 3 and all(key.endswith("/base.png") for key in bases)
+    assert len(bases) == 3 and all(key.endswith("/base.jpg") for key in bases)
 
     fake_openai.clear_faults()
     assert retry_task(task) == 3
