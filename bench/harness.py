@@ -20,6 +20,7 @@ Where each piece runs, and why:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import json
@@ -167,28 +168,48 @@ def admin_connection(url: str) -> psycopg.Connection:
 
 @contextlib.contextmanager
 def database(bench: str) -> Iterator[str]:
-    """A new database `bench_<bench>_<random>`, migrated by `manage.py migrate` in a subprocess; yields its URL.
-    Dropped at the end, WITH (FORCE) so that connections a killed worker left behind cannot keep it alive."""
+    """A new database `bench_<bench>_<random>`, a copy of the run's migrated template; yields its URL. Dropped at
+    the end, WITH (FORCE) so that connections a killed worker left behind cannot keep it alive."""
     url = server_url()
+    template = migrated_template(url)
     name = f"bench_{bench}_{secrets.token_hex(4)}"
     with admin_connection(url) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
-        db_url = with_database(url, name)
+        yield with_database(url, name)
+    finally:
+        drop_database(url, name)
+
+
+_template: str | None = None
+
+
+def migrated_template(url: str) -> str:
+    """A database migrated once per run by `manage.py migrate` in a subprocess, which each benchmark's database
+    copies (a fraction of a second, where a migrate takes over one); dropped when the run exits."""
+    global _template
+    if _template is None:
+        name = f"bench_template_{secrets.token_hex(4)}"
+        with admin_connection(url) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(drop_database, url, name)
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
             cwd=ROOT,
-            env=child_env({"DATABASE_URL": db_url}),
+            env=child_env({"DATABASE_URL": with_database(url, name)}),
             capture_output=True,
             text=True,
             timeout=180,
         )
         if migrated.returncode != 0:
             raise RuntimeError(f"migrate failed on {name}:\n{migrated.stderr[-3000:]}")
-        yield db_url
-    finally:
-        with admin_connection(url) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _template = name
+    return _template
+
+
+def drop_database(url: str, name: str) -> None:
+    with admin_connection(url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def query(db_url: str, sql: str, params: tuple = ()) -> list[tuple]:

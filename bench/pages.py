@@ -2,7 +2,7 @@
 1,000,000 results and 20,000 tasks (quick: 100,000 and 2,000). Target: p95 under 100 ms each, and a query count that
 does not depend on the number of rows.
 
-The database is the bench's own (`bench_pages_<random>`, created, migrated with `manage.py migrate` in a subprocess,
+The database is the bench's own (`bench_pages_<random>`, a copy of a template migrated with `manage.py migrate`,
 filled with SQL `INSERT … SELECT … FROM generate_series`, dropped `WITH (FORCE)` at the end, even on error). The
 pages are the real views, driven in this process by `django.test.Client` with production settings (DEBUG off).
 
@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import time
 import warnings
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 
+from bench import harness
 from bench.common import Figure, percentile
 
 BENCH = "5 pages at scale"
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0
-DEFAULT_URL = "postgres://avatar_data_gen:avatar_data_gen@127.0.0.1:5432/postgres"
 
 USERS = 200
 BIG_TASK_PERSONAS = 500  # task 1: the staff user's 500-persona task with 8 images each
@@ -45,20 +44,6 @@ RARE_FIRSTNAME, RARE_LASTNAME = "Zéphyrine", "Quennevilliers"
 
 
 # --- A database of the bench's own ------------------------------------------------------------------------------
-
-
-def server_url() -> str:
-    """DATABASE_URL if it names a PostgreSQL server, else the local one; pointed at its `postgres` database."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        url = DEFAULT_URL
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
-
-
-def database_url(name: str) -> str:
-    parts = urlsplit(server_url())
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def bench_env(url: str, **extra: str) -> dict[str, str]:
@@ -78,23 +63,13 @@ def bench_env(url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def scratch_database(prefix: str):
-    """Create `<prefix>_<random>`, migrate it, yield its URL; drop it (WITH (FORCE)) however the block ends."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(name)
-    try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-            cwd=ROOT,
-            env=bench_env(url),
-            check=True,
-        )
-        yield url
-    finally:
-        close_django_connections()
-        with psycopg.connect(server_url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A database of the bench's own, `<prefix>_<random>`: a copy of the run's migrated template (see
+    harness.database), dropped WITH (FORCE) however the block ends. Yields its URL."""
+    with harness.database(prefix.removeprefix("bench_")) as url:
+        try:
+            yield url
+        finally:
+            close_django_connections()
 
 
 def close_django_connections() -> None:

@@ -103,7 +103,8 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     names = archive.namelist()
     assert {"personas.csv", "personas.json"} <= set(names)
     assert sum(name.endswith("/persona.json") for name in names) == 3
-    assert sum(name.endswith(".jpg") for name in names) == 24
+    assert sum(name.endswith("/base.jpg") for name in names) == 3  # as the API sent them: JPEG
+    assert sum(name.endswith(".jpg") and not name.endswith("/base.jpg") for name in names) == 24
 
     # The same page on a phone.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
