@@ -159,7 +159,7 @@ def measure(size: tuple[int, int], cols: int, rows: int, images: int, rounds: in
 
 
 def run(quick: bool) -> list[Figure]:
-    images, rounds = (2, 16) if quick else (8, 40)
+    images, rounds = (2, 6) if quick else (8, 40)
     return [measure((1024, 1024), 2, 2, images, rounds), measure((1024, 1536), 2, 4, images, rounds)]
 
 

@@ -28,6 +28,7 @@ import math
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -175,9 +176,11 @@ def database(bench: str) -> Iterator[str]:
     name = f"bench_{bench}_{secrets.token_hex(4)}"
     with admin_connection(url) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    db_url = with_database(url, name)
     try:
-        yield with_database(url, name)
+        yield db_url
     finally:
+        close_django_children(lambda key: json.loads(key).get("DATABASE_URL") == db_url)
         drop_database(url, name)
 
 
@@ -333,19 +336,84 @@ def child_env(env: dict[str, str]) -> dict[str, str]:
 
 def django_call(env: dict[str, str], target: str, timeout: float = 300, **kwargs):
     """Run `target` ("module:function") with kwargs in a child process with Django set up on `env`; returns what
-    the function returned (JSON)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.harness", target, json.dumps(kwargs)],
-        cwd=ROOT,
-        env=child_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{target} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(lines[-1][len(RESULT_MARK) :])
+    the function returned (JSON). The child is kept for later calls on the same environment (Django's start-up
+    costs most of a second) until that environment's database is dropped."""
+    key = json.dumps(env, sort_keys=True)
+    child = django_child(env)
+    answer = child.call(target, kwargs, timeout)
+    if answer is None or "error" in answer:
+        close_django_children(lambda other: other == key)
+        raise RuntimeError(f"{target} failed:\n{answer['error'] if answer else child.stderr_tail()}")
+    return answer["result"]
+
+
+class DjangoChild:
+    """`python -m bench.harness`: Django set up on one environment, answering one JSON call a line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        # A file, not a pipe: a pipe nobody reads would fill up and block the child. Closed in close().
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.harness"],
+            cwd=ROOT,
+            env=child_env(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            start_new_session=True,
+        )
+
+    def call(self, target: str, kwargs: dict, timeout: float) -> dict | None:
+        """The answer to one call, skipping whatever else the child prints; None if it ends or runs out of time."""
+        self.process.stdin.write(json.dumps({"target": target, "kwargs": kwargs}) + "\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stdout], [], [], deadline - time.monotonic())
+            if not ready:
+                break
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            if line.startswith(RESULT_MARK):
+                return json.loads(line[len(RESULT_MARK) :])
+        self.process.kill()
+        return None
+
+    def stderr_tail(self, chars: int = 4000) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-chars:].decode(errors="replace")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.kill()
+        self.stderr.close()
+
+
+_django_children: dict[str, DjangoChild] = {}
+
+
+def django_child(env: dict[str, str]) -> DjangoChild:
+    """The kept child for `env`, started now if there is none: call it early (as Workers does) and Django sets
+    up while something else runs."""
+    key = json.dumps(env, sort_keys=True)
+    child = _django_children.get(key)
+    if child is None or child.process.poll() is not None:
+        child = _django_children[key] = DjangoChild(env)
+    return child
+
+
+def close_django_children(which=lambda key: True) -> None:
+    for key in [key for key in _django_children if which(key)]:
+        _django_children.pop(key).close()
+
+
+atexit.register(close_django_children)
 
 
 def submit(personas: int, images: int, tasks: int = 1) -> list[int]:
@@ -502,16 +570,31 @@ def fake_openai(**kwargs) -> Iterator[CountingFake]:
 
 @contextlib.contextmanager
 def moto_s3() -> Iterator[S3Bucket]:
-    """moto's S3 server in a subprocess of its own, with one bucket readable by anyone (the README's policy)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    """A new bucket readable by anyone (the README's policy) on the run's S3 server. Its files go with the server,
+    in memory, when the run ends."""
+    port, pid = moto_server()
+    bucket = new_bucket(f"http://127.0.0.1:{port}")
+    bucket.server_pgid = pid  # its own session: pid = process group
+    yield bucket
+
+
+_moto: tuple[int, subprocess.Popen] | None = None
+
+
+def moto_server() -> tuple[int, int]:
+    """(port, pid) of moto's S3 server in a subprocess of its own, started on first use and stopped when the run
+    exits; each benchmark has a bucket of its own on it."""
+    global _moto
+    if _moto is None or _moto[1].poll() is not None:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        atexit.register(stop_group, process, 5)
 
         def listening() -> bool:
             if process.poll() is not None:
@@ -520,11 +603,8 @@ def moto_s3() -> Iterator[S3Bucket]:
                 return probe.connect_ex(("127.0.0.1", port)) == 0
 
         wait_for(listening, 30, "moto's S3 server")
-        bucket = new_bucket(f"http://127.0.0.1:{port}")
-        bucket.server_pgid = process.pid  # its own session: pid = process group
-        yield bucket
-    finally:
-        stop_group(process, grace=5)
+        _moto = (port, process)
+    return _moto[0], _moto[1].pid
 
 
 def stop_group(process: subprocess.Popen, grace: float) -> None:
@@ -594,6 +674,7 @@ class Workers:
     def __enter__(self) -> Workers:
         workers = int(self.env["Q_WORKERS"])
         self.cluster = Cluster(env=child_env(self.env), log_path=self.log_path).start()
+        django_child(self.env)  # sets Django up while the cluster starts: the first submit is then at once
         try:
             wait_for(
                 lambda: (
@@ -672,12 +753,20 @@ def warm_up(cluster: Workers, env: dict[str, str], db_url: str, fake: CountingFa
 
 
 def main() -> None:
+    """A child for django_call: one JSON call a line on stdin, one answer a line on stdout."""
+    import traceback
+
     import django
 
     django.setup()
-    module, function = sys.argv[1].split(":")
-    result = getattr(importlib.import_module(module), function)(**json.loads(sys.argv[2]))
-    print(RESULT_MARK + json.dumps(result), flush=True)
+    for line in sys.stdin:
+        call = json.loads(line)
+        module, function = call["target"].split(":")
+        try:
+            answer = {"result": getattr(importlib.import_module(module), function)(**call["kwargs"])}
+        except Exception:
+            answer = {"error": traceback.format_exc()}
+        print(RESULT_MARK + json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":

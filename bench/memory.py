@@ -1,8 +1,8 @@
-"""7. Memory over time: the resident memory (VmRSS) of a cluster's worker processes, sampled every second while
-they run 2,000 units (quick: 200): one cluster, Q_WORKERS 2, the API answering at once, jobs through Redis (the
-worker processes run the same code whatever the broker; Redis spares the ORM broker's polling CPU, so that 2,000
-units fit in about two minutes on two cores),
-tasks of 417 personas × 4 images (84 batches + 417 images units each; four of them in full, one of 167 personas
+"""7. Memory over time: the resident memory (VmRSS) of a cluster's worker processes, sampled every second (quick: 4
+times a second) while they run 2,000 units (quick: 80): one cluster, Q_WORKERS 2, the API answering at once, jobs
+through Redis (the worker processes run the same code whatever the broker; Redis spares the ORM broker's polling
+CPU, so that 2,000 units fit in about two minutes on two cores),
+tasks of 417 personas × 4 images (84 batches + 417 images units each; four of them in full, one of 67 personas
 in quick), submitted as the web app does.
 
 django-q2 replaces a worker process after `recycle` jobs (settings: 200), which resets its memory: a slow leak
@@ -73,7 +73,7 @@ def quarter_ratio(samples: list[tuple[float, float]]) -> tuple[float, float] | N
 
 
 def run(quick: bool) -> list[Figure]:
-    return measure(200 if quick else 2000, 167 if quick else PERSONAS_PER_TASK)
+    return measure(80 if quick else 2000, 67 if quick else PERSONAS_PER_TASK)
 
 
 def measure(units_wanted: int, personas: int, **extra_env: str) -> list[Figure]:
@@ -87,7 +87,7 @@ def measure(units_wanted: int, personas: int, **extra_env: str) -> list[Figure]:
         env = harness.worker_env(db_url, fake, bucket, WORKERS, redis_url=redis_url, **extra_env)
         with harness.Workers(env, "memory") as cluster:
             harness.warm_up(cluster, env, db_url, fake)  # RSS from after the first jobs, as long-running workers
-            sampler = Sampler(cluster)
+            sampler = Sampler(cluster, interval=1.0 if units_wanted >= 1000 else 0.25)
             sampler.start()
             began = time.monotonic()
             task_pks = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES, tasks=tasks)

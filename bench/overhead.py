@@ -4,7 +4,7 @@ costs per unit when there is nothing to wait for.
 A unit here is one persona's images unit with 4 images: a base selfie (one generations call), one 2x2 grid (one
 edits call), four tiles cut from it, five files stored in S3, the rows updated and the next unit queued: the unit
 the pipeline runs most. Its data set, a task in its images stage with N personas and N pending units, is built
-by bulk inserts (N = 200; quick 30).
+by bulk inserts (N = 200; quick 16).
 
 - Units per second through the ORM broker and through Redis: a real `manage.py qcluster` (Q_WORKERS 4, two per
   core, enough to keep both cores busy while units wait on S3 and the database) runs the N units, each finished
@@ -93,11 +93,13 @@ def split_units(task_pk: int, images: int) -> dict:
     return {"rows": rows, "failed": failed}
 
 
-def broker_rate(db_url, fake, bucket, personas: int, workers: int, redis_url: str = "", **extra_env: str) -> dict:
+def broker_rate(
+    db_url, fake, bucket, personas: int, workers: int, warm_personas: int = 0, redis_url: str = "", **extra_env: str
+) -> dict:
     env = harness.worker_env(db_url, fake, bucket, workers, redis_url=redis_url, **extra_env)
     name = "redis" if redis_url else "orm"
     with harness.Workers(env, f"overhead-{name}") as cluster:
-        harness.warm_up(cluster, env, db_url, fake)
+        harness.warm_up(cluster, env, db_url, fake, personas=warm_personas)
         task_pk = harness.django_call(env, "bench.harness:images_stage_task", personas=personas, images=IMAGES)
         meter = harness.CpuMeter(cluster.pgid, bucket.server_pgid).start()
         harness.django_call(env, "bench.harness:start_dispatch", task_pk=task_pk)
@@ -120,8 +122,8 @@ def broker_rate(db_url, fake, bucket, personas: int, workers: int, redis_url: st
 
 
 def run(quick: bool) -> list[Figure]:
-    personas = 30 if quick else 200
-    split_personas = 6 if quick else 30
+    personas = 16 if quick else 200
+    split_personas = 4 if quick else 30
     workers = 4
     cores = 2
     figures: list[Figure] = []
@@ -133,12 +135,16 @@ def run(quick: bool) -> list[Figure]:
         env = harness.worker_env(db_url, fake, bucket, workers)
 
         task_pk = harness.django_call(env, "bench.harness:images_stage_task", personas=split_personas, images=IMAGES)
-        split = harness.django_call(env, "bench.overhead:split_units", task_pk=task_pk, images=IMAGES)
+        # One image thread, so that the parts run one after another and add up to the unit.
+        split = harness.django_call(
+            {**env, "IMAGE_THREADS": "1"}, "bench.overhead:split_units", task_pk=task_pk, images=IMAGES
+        )
         rows = split["rows"][1:]  # the first unit pays for imports and connections
         inline_rate = len(rows) / sum(r["total"] for r in rows)
 
-        orm = broker_rate(db_url, fake, bucket, personas, workers)
-        over_redis = broker_rate(db_url, fake, bucket, personas, workers, redis_url=redis_url)
+        warm = workers if quick else 0  # quick: one persona a worker to warm up (else the default, two)
+        orm = broker_rate(db_url, fake, bucket, personas, workers, warm)
+        over_redis = broker_rate(db_url, fake, bucket, personas, workers, warm, redis_url=redis_url)
     limit = inline_rate * cores
     for name, measured in (("ORM broker", orm), ("Redis broker", over_redis)):
         figures.append(

@@ -19,8 +19,9 @@ the rounding. Also printed per run: API calls made against those needed (chat = 
 personas, edits = grids), and the peak number of API calls the server saw at once.
 
 Before the measured task, a warm-up task runs through the same cluster at zero latency, so that every
-worker has imported the pipeline and opened its connections, as long-running workers have. Where the time
-goes is in each figure's details: the start (creation to the first batch's start: two jobs picked up from
+worker has opened its connections, as long-running workers have (full runs only: the pipeline and its
+clients are made before the workers are forked, so a quick run's first units pay only for their
+connections). Where the time goes is in each figure's details: the start (creation to the first batch's start: two jobs picked up from
 the broker), the data stage, the barrier gap, each images job against its 2.0 s of API time, the idle gap a
 worker has between two units, how busy the workers were, and the CPU seconds each process group used."""
 
@@ -88,13 +89,12 @@ def where_time_goes(units: list[dict], created, completed, workers: int) -> dict
     }
 
 
-def one_run(
-    db_url, bucket, fake, personas: int, workers: int, layout: str, warm_personas: int = 0, **extra_env: str
-) -> list[Figure]:
+def one_run(db_url, bucket, fake, personas: int, workers: int, layout: str, warm: bool = True) -> list[Figure]:
     label = f"{workers} workers, {personas}x{IMAGES}" + (", one 2x4 grid" if layout == "2x4" else "")
-    env = harness.worker_env(db_url, fake, bucket, workers, GRID_LAYOUT_8=layout, **extra_env)
+    env = harness.worker_env(db_url, fake, bucket, workers, GRID_LAYOUT_8=layout)
     with harness.Workers(env, f"pipeline-{workers}") as cluster:
-        harness.warm_up(cluster, env, db_url, fake, personas=warm_personas)
+        if warm:
+            harness.warm_up(cluster, env, db_url, fake)
         meter = harness.CpuMeter(cluster.pgid, bucket.server_pgid).start()
         [task_pk] = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES)
         [task] = harness.wait_tasks(db_url, [task_pk], timeout=600, cluster=cluster)
@@ -164,5 +164,6 @@ def run(quick: bool) -> list[Figure]:
         bucket = stack.enter_context(harness.moto_s3())
         fake = stack.enter_context(harness.fake_openai(chat_latency=CHAT_LATENCY, image_latency=IMAGE_LATENCY))
         for workers, layout in plan:
-            figures += one_run(db_url, bucket, fake, personas, workers, layout, warm_personas=workers if quick else 0)
+            # Quick: no warm-up task; the workers were made ready before the fork (generation.apps).
+            figures += one_run(db_url, bucket, fake, personas, workers, layout, warm=not quick)
     return figures

@@ -49,7 +49,8 @@ def run(quick: bool) -> list[Figure]:
         )
         env = harness.worker_env(db_url, fake, bucket, WORKERS, OPENAI_IMAGES_PER_MINUTE=str(per_minute))
         with harness.Workers(env, "ratelimit") as cluster:
-            harness.warm_up(cluster, env, db_url, fake, personas=WORKERS // 2 if quick else WORKERS)
+            if not quick:  # workers are made ready before the fork (generation.apps): quick skips warming them
+                harness.warm_up(cluster, env, db_url, fake, personas=WORKERS)
             [task_pk] = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES)
             [task] = harness.wait_tasks(db_url, [task_pk], timeout=600, cluster=cluster)
         accepted = sorted(fake.accepted_at)

@@ -51,6 +51,13 @@ def save(key: str, data: bytes) -> None:
         raise RuntimeError(f"Storage renamed {key} to {stored}; it must allow overwriting.")
 
 
+def make_clients() -> None:
+    """Create the storage's clients now, without a request: S3Storage makes them on first use (a boto3 session and
+    its service models, about 0.3 s of CPU), and URLs come from a client of their own."""
+    default_storage.url(result_prefix("warm-up", 0))
+    getattr(default_storage, "bucket", None)  # S3: the resource its writes go through
+
+
 def url(key: str) -> str:
     return default_storage.url(key)
 
