@@ -21,9 +21,10 @@ personas, edits = grids), and the peak number of API calls the server saw at onc
 Before the measured task, a warm-up task runs through the same cluster at zero latency, so that every
 worker has opened its connections, as long-running workers have (full runs only: the pipeline and its
 clients are made before the workers are forked, so a quick run's first units pay only for their
-connections). Where the time goes is in each figure's details: the start (creation to the first batch's start: two jobs picked up from
-the broker), the data stage, the barrier gap, each images job against its 2.0 s of API time, the idle gap a
-worker has between two units, how busy the workers were, and the CPU seconds each process group used."""
+connections). Where the time goes is in each figure's details: the start (creation to the first batch's
+start: two jobs picked up from the broker), the data stage, the barrier gap, each images job against its
+2.0 s of API time, the idle gap a worker has between two units, how busy the workers were, and the CPU
+seconds each process group used."""
 
 from __future__ import annotations
 
