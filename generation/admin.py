@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.selectors import tasks_with_progress
@@ -53,6 +55,20 @@ def planned_rows(queryset) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+class ListAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose list rows render their action checkbox as plain HTML. Django renders it through the
+    form widget templates: 0.6 ms a row, a third of a 50-row list's rendering (bench/pages.py, cProfile)."""
+
+    def action_checkbox(self, obj) -> str:
+        label = format_html(_("Select this object for an action - {}"), obj)
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
+
+
 TASK_FILTER = "task__id__exact"  # a task's results, as its "View results" link opens them
 
 
@@ -61,7 +77,7 @@ def results_changelist_url(task: GenerationTask) -> str:
 
 
 @admin.register(GenerationTask)
-class GenerationTaskAdmin(admin.ModelAdmin):
+class GenerationTaskAdmin(ListAdmin):
     list_display = (
         "task_id",
         "user",
@@ -127,7 +143,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(GenerationResult)
-class GenerationResultAdmin(admin.ModelAdmin):
+class GenerationResultAdmin(ListAdmin):
     list_display = ("full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "created_at")
     list_filter = ("gender", "task__status")
     list_select_related = ("task",)
@@ -187,7 +203,7 @@ class GenerationResultAdmin(admin.ModelAdmin):
 
 
 @admin.register(PipelineUnit)
-class PipelineUnitAdmin(admin.ModelAdmin):
+class PipelineUnitAdmin(ListAdmin):
     """Read-only view of the pipeline's units, for finding out why a task is slow or failed."""
 
     list_display = ("__str__", "task", "kind", "number", "state", "attempts", "note", "updated_at")
