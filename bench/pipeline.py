@@ -1,6 +1,6 @@
 """1. Pipeline vs the API limit. Real `manage.py qcluster` workers on PostgreSQL with the ORM broker, moto S3,
 and the loopback OpenAI server answering chat in 0.5 s and images in 1.0 s: one task of 100 personas × 8
-images (quick: 16 × 8), with Q_WORKERS 8, then 16 (full only), then 8 again with GRID_LAYOUT_8=2x4 (full only),
+images (quick: 8 × 8), with Q_WORKERS 8, then 16 (full only), then 8 again with GRID_LAYOUT_8=2x4 (full only),
 then the first run once more with the files on local disk instead of moto's S3 server (full only: what the S3
 stand-in, sharing the two cores, costs).
 
@@ -165,7 +165,7 @@ def one_run(
 
 
 def run(quick: bool) -> list[Figure]:
-    personas = 16 if quick else 100
+    personas = 8 if quick else 100
     plan = [(8, "2x2+2x2")] if quick else [(8, "2x2+2x2"), (16, "2x2+2x2"), (8, "2x4")]
     figures: list[Figure] = []
     with contextlib.ExitStack() as stack:
