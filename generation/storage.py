@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
+from storages.utils import clean_name, is_seekable
 
 TILE_EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
 
@@ -26,7 +26,8 @@ class PutObjectS3Storage(S3Storage):
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
         params = self._get_write_parameters(key, content)
-        content.seek(0)
+        if is_seekable(content):
+            content.seek(0)
         self.bucket.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=content.read(), **params)
         return cleaned
 
