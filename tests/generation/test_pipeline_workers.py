@@ -107,6 +107,9 @@ def assert_recovered(task: GenerationTask, interrupted: list[PipelineUnit], buck
     assert len(fake_openai.calls("/chat/completions")) == batches
 
 
+PERSONAS_FOR_TWO_CLUSTERS = 24
+
+
 def assert_no_duplicates(task: GenerationTask, bucket, fake_openai, clusters: list[Cluster]) -> None:
     """Exactly the personas asked for, each name once, exactly the expected files, and each paid call
     made once: one chat per batch, one base and one grid per persona. Both clusters took part."""
@@ -184,9 +187,11 @@ def test_two_clusters_on_one_database_make_no_duplicates(start_cluster, fake_ope
     settings.PERSONAS_PER_BATCH = 2
     clusters = [start_cluster(PERSONAS_PER_BATCH="2", Q_WORKERS="3") for _ in range(2)]
     wait_for_clusters_ready(clusters)
-    task = submit(number_to_generate=10, images_per_persona=4)
+    # Enough units that both clusters get some: whichever broker poll comes first takes every waiting job
+    # (up to its cluster's queue), so with 10 personas one cluster ran them all about once in 50 runs.
+    task = submit(number_to_generate=PERSONAS_FOR_TWO_CLUSTERS, images_per_persona=4)
     wait_until(lambda: finished(task), timeout=90, message="the task to finish")
-    assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == 5
+    assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == PERSONAS_FOR_TWO_CLUSTERS // 2
     assert_no_duplicates(task, s3_bucket, fake_openai, clusters)
 
 
@@ -222,9 +227,9 @@ def test_two_clusters_on_one_redis_make_no_duplicates(start_redis_cluster, fake_
     settings.PERSONAS_PER_BATCH = 2
     clusters = [start_redis_cluster(PERSONAS_PER_BATCH="2", Q_WORKERS="3") for _ in range(2)]
     wait_for_clusters_ready(clusters)
-    task = submit(number_to_generate=10, images_per_persona=4)
+    task = submit(number_to_generate=PERSONAS_FOR_TWO_CLUSTERS, images_per_persona=4)
     wait_until(lambda: finished(task), timeout=90, message="the task to finish")
-    assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == 5
+    assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == PERSONAS_FOR_TWO_CLUSTERS // 2
     assert_no_duplicates(task, s3_bucket, fake_openai, clusters)
 
 
