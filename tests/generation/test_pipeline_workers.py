@@ -181,11 +181,12 @@ def test_a_worker_killed_mid_task_loses_nothing_and_the_task_completes_after_res
     assert_recovered(task, interrupted, s3_bucket, fake_openai)
 
 
-def test_two_clusters_on_one_database_make_no_duplicates(start_cluster, fake_openai, s3_bucket, settings, orm_broker):
+def run_on_two_clusters(start, fake_openai, s3_bucket, settings) -> None:
+    """One task through two clusters started by `start` (either broker): done once, by both."""
     fake_openai.image_latency = 0.3
     fake_openai.chat_latency = 0.2
     settings.PERSONAS_PER_BATCH = 2
-    clusters = [start_cluster(PERSONAS_PER_BATCH="2", Q_WORKERS="3") for _ in range(2)]
+    clusters = [start(PERSONAS_PER_BATCH="2", Q_WORKERS="3") for _ in range(2)]
     wait_for_clusters_ready(clusters)
     # Enough units that both clusters get some: whichever broker poll comes first takes every waiting job
     # (up to its cluster's queue), so with 10 personas one cluster ran them all about once in 50 runs.
@@ -193,6 +194,10 @@ def test_two_clusters_on_one_database_make_no_duplicates(start_cluster, fake_ope
     wait_until(lambda: finished(task), timeout=90, message="the task to finish")
     assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == PERSONAS_FOR_TWO_CLUSTERS // 2
     assert_no_duplicates(task, s3_bucket, fake_openai, clusters)
+
+
+def test_two_clusters_on_one_database_make_no_duplicates(start_cluster, fake_openai, s3_bucket, settings, orm_broker):
+    run_on_two_clusters(start_cluster, fake_openai, s3_bucket, settings)
 
 
 def test_with_redis_a_killed_cluster_s_units_are_queued_again_by_the_stall_sweep(
@@ -222,15 +227,7 @@ def test_with_redis_a_killed_cluster_s_units_are_queued_again_by_the_stall_sweep
 
 
 def test_two_clusters_on_one_redis_make_no_duplicates(start_redis_cluster, fake_openai, s3_bucket, settings):
-    fake_openai.image_latency = 0.3
-    fake_openai.chat_latency = 0.2
-    settings.PERSONAS_PER_BATCH = 2
-    clusters = [start_redis_cluster(PERSONAS_PER_BATCH="2", Q_WORKERS="3") for _ in range(2)]
-    wait_for_clusters_ready(clusters)
-    task = submit(number_to_generate=PERSONAS_FOR_TWO_CLUSTERS, images_per_persona=4)
-    wait_until(lambda: finished(task), timeout=90, message="the task to finish")
-    assert task.units.filter(kind=PipelineUnit.Kind.BATCH).count() == PERSONAS_FOR_TWO_CLUSTERS // 2
-    assert_no_duplicates(task, s3_bucket, fake_openai, clusters)
+    run_on_two_clusters(start_redis_cluster, fake_openai, s3_bucket, settings)
 
 
 def test_a_cluster_killed_between_the_last_unit_and_the_next_stage_is_moved_on_by_the_sweep(
