@@ -15,8 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 log = logging.getLogger(__name__)
-SWEEP = "generation.jobs.sweep_stalled_tasks"
-# The sweep runs every minute; a scheduler that has not moved it on for this long is gone.
+# The sweep runs every 30 s; a scheduler that has not moved it on for this long is gone.
 HEARTBEAT_LIMIT = timedelta(minutes=3)
 
 
@@ -29,9 +28,11 @@ def check_database() -> str:
 def check_broker() -> str:
     from django_q.models import Schedule
 
-    next_run = Schedule.objects.filter(func=SWEEP).values_list("next_run", flat=True).first()
+    from generation.pipeline.lifecycle import SWEEP_JOB
+
+    next_run = Schedule.objects.filter(func=SWEEP_JOB).order_by("next_run").values_list("next_run", flat=True).first()
     if next_run is None:
-        return "failed: the stall-sweep schedule is missing (run migrate)"
+        return "failed: the sweep schedule is missing (run migrate)"
     late = timezone.now() - next_run
     if late > HEARTBEAT_LIMIT:
         return f"failed: no worker cluster has run its scheduler for {int(late.total_seconds())} s"

@@ -186,7 +186,13 @@ PERSONAS_PER_BATCH = env.int("PERSONAS_PER_BATCH", default=5)
 BATCH_ASK_ROUNDS = env.int("BATCH_ASK_ROUNDS", default=3)
 # Tries of one unit (a batch, or one persona's images), worker deaths included.
 UNIT_MAX_ATTEMPTS = env.int("UNIT_MAX_ATTEMPTS", default=3)
+# A task with no unit ended for this long, and no live lease, shows as stalled and may be retried by hand.
 STALL_MINUTES = env.int("STALL_MINUTES", default=10)
+# A running unit's lease, renewed by its worker's heartbeat every third of it. A unit whose worker died is back in
+# the queue once its lease runs out and the sweep (every 30 s) finds it: within UNIT_LEASE_SECONDS + 30 s.
+UNIT_LEASE_SECONDS = env.int("UNIT_LEASE_SECONDS", default=45)
+# The same API rejection (status and code) for this many units in a row stops the task (0: never).
+STOP_AFTER_SAME_REJECTION = env.int("STOP_AFTER_SAME_REJECTION", default=5)
 # Seconds to wait before a failed unit is tried again, times its attempt number (at most 30).
 UNIT_RETRY_DELAY = env.float("UNIT_RETRY_DELAY", default=2.0)
 IMAGE_FORMAT = env.str("IMAGE_FORMAT", default="jpeg")  # jpeg or webp: how tiles are encoded

@@ -102,8 +102,8 @@ def load(url: str, media: Path, files: dict[str, Path]) -> dict[int, int]:
                    RETURNING t.task_id, r.id""",
                 [IMAGES, task],
             )
-            for task_id, result in cursor.fetchall():
-                folder = media / "avatars" / task_id / str(result)
+            for task_code, result in cursor.fetchall():
+                folder = media / "avatars" / task_code / str(result)
                 folder.mkdir(parents=True)
                 for name, source in files.items():
                     try:

@@ -16,7 +16,7 @@ Where each piece runs, and why:
   status, accepted image calls' times, peak concurrency) are read directly, with no stats endpoint.
 - moto runs as a subprocess (`python -m moto.server`): it parses and stores every upload, which is real CPU
   work that must not share a GIL with the fake server.
-- Workers are `manage.py qcluster` processes (tests.servers.Cluster), each in a process group of its own."""
+- Workers are `manage.py qcluster` processes (testkit.servers.Cluster), each in a process group of its own."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ from urllib.parse import urlsplit
 import psycopg
 import redis
 
-from tests.fake_openai import CHAT_PATH, EDITS_PATH, GENERATIONS_PATH, FakeOpenAI
-from tests.servers import Cluster, S3Bucket, new_bucket
+from testkit.fake_openai import CHAT_PATH, EDITS_PATH, GENERATIONS_PATH, FakeOpenAI
+from testkit.servers import Cluster, S3Bucket, new_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_MARK = "BENCH-RESULT "
@@ -273,20 +273,20 @@ def unit_timings(db_url: str, task_pk: int, cluster_log: str) -> list[dict]:
         (task_pk,),
     )
     seen: dict[tuple[str, str, int], dict[str, datetime]] = {}
-    for stamp, task_id, kind, number, event in UNIT_LOG.findall(cluster_log):
+    for stamp, task_code, kind, number, event in UNIT_LOG.findall(cluster_log):
         at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").astimezone()  # the workers' local time
         event = "tiles" if event.endswith("tiles") else event.replace("stored ", "")
-        seen.setdefault((task_id, kind, int(number)), {})[event] = at  # tiles: the last grid's
-    workers = {int(unit_id): name for name, unit_id in JOB_LOG.findall(cluster_log)}
+        seen.setdefault((task_code, kind, int(number)), {})[event] = at  # tiles: the last grid's
+    workers = {int(unit_pk): name for name, unit_pk in JOB_LOG.findall(cluster_log)}
     timings = []
-    for unit_id, task_id, kind, number, queued in rows:
-        events = seen.get((task_id, kind, number), {})
+    for unit_pk, task_code, kind, number, queued in rows:
+        events = seen.get((task_code, kind, number), {})
         if "started" in events and "done" in events:
             timings.append(
                 {
-                    "id": unit_id,
+                    "id": unit_pk,
                     "kind": kind,
-                    "worker": workers.get(unit_id, ""),
+                    "worker": workers.get(unit_pk, ""),
                     "queued": queued,
                     "started": events["started"],
                     "stopped": events["done"],
@@ -475,12 +475,9 @@ def images_stage_task(personas: int, images: int) -> int:
 
 def start_dispatch(task_pk: int) -> None:
     """(In a child.) Queue the first window of a task's pending units, as the stage change does."""
-    from django.db import transaction
+    from generation.pipeline import lifecycle
 
-    from generation.pipeline import stages, units
-
-    with transaction.atomic():
-        units.dispatch(stages.locked_task(task_pk))
+    lifecycle.dispatch(task_pk)
 
 
 def api_calls_needed(personas: int, images: int, layout_8: str = "2x2+2x2") -> dict[str, int]:
@@ -660,7 +657,7 @@ def worker_env(
 
 
 class Workers:
-    """One `manage.py qcluster` (tests.servers.Cluster), started and waited for until every worker is ready."""
+    """One `manage.py qcluster` (testkit.servers.Cluster), started and waited for until every worker is ready."""
 
     READY = re.compile(r"ready for work at (\d+)")
 

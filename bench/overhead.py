@@ -41,7 +41,7 @@ def split_units(task_pk: int, images: int) -> dict:
     from generation.backends import get_backend
     from generation.models import PipelineUnit
     from generation.pipeline import images as images_stage
-    from generation.pipeline import stages, units
+    from generation.pipeline import lifecycle, stages
 
     lock = threading.Lock()
     spent = dict.fromkeys(PARTS, 0.0)
@@ -74,22 +74,22 @@ def split_units(task_pk: int, images: int) -> dict:
         setattr(storage, name, timed("storage", getattr(storage, name)))
 
     rows = []
-    token = units.inline.set(True)  # nothing is sent to a broker
+    token = lifecycle.inline.set(True)  # nothing is sent to a broker
     try:
-        unit_ids = list(
-            PipelineUnit.objects.filter(task_id=task_pk, state=PipelineUnit.State.PENDING).values_list("id", flat=True)
+        unit_pks = list(
+            PipelineUnit.objects.filter(task=task_pk, state=PipelineUnit.State.PENDING).values_list("id", flat=True)
         )
         with connection.execute_wrapper(timed_sql):
-            for unit_id in unit_ids:
+            for unit_pk in unit_pks:
                 for part in PARTS:
                     spent[part] = 0.0
                 began = time.perf_counter()
-                stages.run_unit(unit_id)
+                stages.run_unit(unit_pk)
                 total = time.perf_counter() - began
                 rows.append({"total": total, **spent})
     finally:
-        units.inline.reset(token)
-    failed = PipelineUnit.objects.filter(task_id=task_pk).exclude(state=PipelineUnit.State.DONE).count()
+        lifecycle.inline.reset(token)
+    failed = PipelineUnit.objects.filter(task=task_pk).exclude(state=PipelineUnit.State.DONE).count()
     return {"rows": rows, "failed": failed}
 
 

@@ -231,7 +231,7 @@ def load_tasks(cursor, first: int, last: int, tasks: int, results: int) -> None:
     )
 
 
-def load_results(cursor, first_task_id: int, last_task_id: int) -> None:
+def load_results(cursor, first_task_pk: int, last_task_pk: int) -> None:
     """Every persona of the tasks with ids in [first, last]: names, four bios, a base image and 4 or 8 image URLs
     (none yet for half the personas of a task still making images, and for a task still making data)."""
     bios = {field: sql_array(texts) for field, texts in BIOS.items()}
@@ -253,7 +253,7 @@ def load_results(cursor, first_task_id: int, last_task_id: int) -> None:
             FROM generation_tasks t
             CROSS JOIN LATERAL generate_series(1, t.number_to_generate) AS n
             CROSS JOIN LATERAL (SELECT '{IMAGE_HOST}/' || t.task_id || '/' || n || '/' AS prefix) AS p
-            WHERE t.id BETWEEN {int(first_task_id)} AND {int(last_task_id)}
+            WHERE t.id BETWEEN {int(first_task_pk)} AND {int(last_task_pk)}
             ORDER BY t.id, n"""
     )
 
@@ -292,18 +292,18 @@ class Page:
     as_superuser: bool
 
 
-def pages(big_task_id: str, big_task_pk: int) -> list[Page]:
+def pages(big_task_code: str, big_task_pk: int) -> list[Page]:
     results = "/admin/generation/generationresult/"
     tasks = "/admin/generation/generationtask/"
     return [
         Page("staff /tasks/ (own tasks)", "/tasks/", False),
         Page("superuser /tasks/ (all tasks)", "/tasks/", True),
-        Page("task page, 500 personas", f"/tasks/{big_task_id}/", False),
-        Page("progress JSON, 500 personas", f"/tasks/{big_task_id}/progress/", False),
+        Page("task page, 500 personas", f"/tasks/{big_task_code}/", False),
+        Page("progress JSON, 500 personas", f"/tasks/{big_task_code}/progress/", False),
         Page("admin tasks, search", f"{tasks}?q=biarritz", True),
         Page("admin tasks, status filter", f"{tasks}?status__exact=failed", True),
         Page("admin results, plain", results, True),
-        Page("admin results, search by task id", f"{results}?q={big_task_id}", True),
+        Page("admin results, search by task id", f"{results}?q={big_task_code}", True),
         # Without a task filter the admin searches task ids only (a name matches nothing): no scan of the table.
         Page("admin results, name outside a task", f"{results}?q={RARE_LASTNAME}", True),
         Page("admin results, name in the 500-persona task", f"{results}?task__id__exact={big_task_pk}&q=Moreau", True),
@@ -354,7 +354,7 @@ def timed(client, path: str, repeats: int) -> list[float]:
 
 
 def big_task(url: str) -> tuple[str, int]:
-    """(task_id, pk) of the 500-persona task."""
+    """(task code, pk) of the 500-persona task."""
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT task_id, id FROM generation_tasks ORDER BY id LIMIT 1").fetchone()
 

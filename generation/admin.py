@@ -79,7 +79,7 @@ def results_changelist_url(task: GenerationTask) -> str:
 @admin.register(GenerationTask)
 class GenerationTaskAdmin(ListAdmin):
     list_display = (
-        "task_id",
+        "task_code",
         "user",
         "status",
         "progress",
@@ -91,19 +91,19 @@ class GenerationTaskAdmin(ListAdmin):
     )
     list_filter = ("status", ("user", admin.RelatedOnlyFieldListFilter), "created_at", "images_per_persona")
     list_select_related = ("user",)
-    search_fields = ("task_id", "persona_description")
+    search_fields = ("task_code", "persona_description")
     # No date_hierarchy: its year/month links cost two more scans of the listed tasks (MIN/MAX and DISTINCT months
     # of created_at, which has no index and, on the documented table, gets none) on every list view, a third of a
     # search's time. The created_at filter above offers today / 7 days / this month / this year without a query.
     raw_id_fields = ("user",)
-    readonly_fields = ("task_id", "created_at", "updated_at", "completed_at", "progress", "results_link")
+    readonly_fields = ("task_code", "created_at", "updated_at", "completed_at", "progress", "results_link")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     # Rendering a row of the admin's list costs ~0.5 ms (Django resolves and reverses URLs per row): 100 rows were
     # half of the page's time.
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("task_id", "user", "status", "progress", "results_link")}),
+        (None, {"fields": ("task_code", "user", "status", "progress", "results_link")}),
         ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
         ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
     )
@@ -129,7 +129,7 @@ class GenerationTaskAdmin(ListAdmin):
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
             else:
-                done.append(task.task_id)
+                done.append(task.task_code)
         if done:
             self.message_user(request, f"{verb} {len(done)} task(s): {', '.join(done)}.", messages.SUCCESS)
 
@@ -148,7 +148,7 @@ class GenerationResultAdmin(ListAdmin):
     list_filter = ("gender", "task__status")
     list_select_related = ("task",)
     # Names are searched within one task's results only (see get_search_results).
-    search_fields = ("=task__task_id", "firstname", "lastname")
+    search_fields = ("=task__task_code", "firstname", "lastname")
     search_help_text = "Task ids (exact). To search by name, open a task's results first (its “View results” link)."
     raw_id_fields = ("task",)
     readonly_fields = ("created_at", "base_thumbnail", "image_thumbnails", "images")
@@ -170,17 +170,17 @@ class GenerationResultAdmin(ListAdmin):
         (task__id__exact, as the task list links them), names too: the task's index narrows it to a few hundred rows."""
         if TASK_FILTER in request.GET:
             return super().get_search_results(request, queryset, search_term)
-        task_ids = search_term.split()
-        return (queryset.filter(task__task_id__in=task_ids) if task_ids else queryset), False
+        task_codes = search_term.split()
+        return (queryset.filter(task__task_code__in=task_codes) if task_codes else queryset), False
 
     @admin.display(description="name", ordering="lastname")
     def full_name(self, result: GenerationResult) -> str:
         return result.full_name
 
-    @admin.display(description="task", ordering="task__task_id")
+    @admin.display(description="task", ordering="task__task_code")
     def task_link(self, result: GenerationResult) -> str:
-        url = reverse("admin:generation_generationtask_change", args=[result.task_id])
-        return format_html('<a href="{}">{}</a>', url, result.task.task_id)
+        url = reverse("admin:generation_generationtask_change", args=[result.task.pk])
+        return format_html('<a href="{}">{}</a>', url, result.task.task_code)
 
     @admin.display(description="base image")
     def base_thumbnail(self, result: GenerationResult) -> str:
@@ -209,7 +209,7 @@ class PipelineUnitAdmin(ListAdmin):
     list_display = ("__str__", "task", "kind", "number", "state", "attempts", "note", "updated_at")
     list_filter = ("state", "kind")
     list_select_related = ("task",)
-    search_fields = ("task__task_id", "note")
+    search_fields = ("task__task_code", "note")
     raw_id_fields = ("task", "result")
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # a unit per persona and per batch: as large as the results

@@ -34,6 +34,23 @@ def prepare_for_workers() -> None:
         storage.make_clients()
     except Exception:  # a unit will report the problem where the operator sees it; the cluster still starts
         log.warning("could not prepare the API and storage clients before forking the workers", exc_info=True)
+    restore_sweep_schedules()
+
+
+def restore_sweep_schedules() -> None:
+    """The sweep is what brings a dead worker's units back: a cluster that starts without its schedules makes them.
+    The connection this opens is closed again before the fork, so no worker inherits its socket."""
+    from django.db import connections
+
+    from generation.pipeline.lifecycle import ensure_sweep_schedules
+
+    try:
+        if ensure_sweep_schedules():
+            log.warning("the sweep's schedules were missing; made them again")
+    except Exception:  # no database yet (before migrate): the cluster's own start reports it
+        log.warning("could not check the sweep's schedules", exc_info=True)
+    finally:
+        connections.close_all()
 
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter

@@ -74,7 +74,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
 def json_document(task: GenerationTask) -> Iterator[str]:
     """{"task": {...}, "personas": [...]}, written one persona at a time."""
     header = {
-        "task_id": task.task_id,
+        "task_id": task.task_code,
         "status": task.status,
         "persona_description": task.persona_description,
         "bio_language": task.bio_language,
@@ -144,4 +144,4 @@ def zip_archive(task: GenerationTask) -> Iterator[bytes]:
 
 
 def export_filename(task: GenerationTask, extension: str) -> str:
-    return f"personas-{task.task_id}.{extension}"
+    return f"personas-{task.task_code}.{extension}"

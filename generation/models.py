@@ -30,7 +30,8 @@ class GenerationTask(models.Model):
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
 
-    task_id = models.CharField(max_length=12, editable=False)
+    # The public code people read and type (column `task_id`); the primary key is `pk`.
+    task_code = models.CharField(max_length=12, editable=False, db_column="task_id")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         # Tasks outlive a careless click: deactivate a user rather than delete their work.
@@ -54,8 +55,8 @@ class GenerationTask(models.Model):
         ordering = ["-id"]
         constraints = [
             # The user-facing id is looked up from URLs and commands.
-            models.UniqueConstraint(fields=["task_id"], name="ix_generation_tasks_task_id"),
-            models.UniqueConstraint(fields=["task_id"], name="uq_generation_tasks_task_id"),
+            models.UniqueConstraint(fields=["task_code"], name="ix_generation_tasks_task_id"),
+            models.UniqueConstraint(fields=["task_code"], name="uq_generation_tasks_task_id"),
         ]
         indexes = [
             # A user's own task list.
@@ -65,11 +66,11 @@ class GenerationTask(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.task_id
+        return self.task_code
 
     def save(self, *args, **kwargs) -> None:
-        if not self.task_id:
-            self.task_id = self.generate_task_id()
+        if not self.task_code:
+            self.task_code = self.generate_task_id()
         super().save(*args, **kwargs)
 
     @staticmethod
@@ -78,7 +79,7 @@ class GenerationTask(models.Model):
         stored one (the unique constraint remains the final guard)."""
         for _ in range(20):
             candidate = uuid.uuid4().hex[:TASK_ID_LENGTH]
-            if not GenerationTask.objects.filter(task_id=candidate).exists():
+            if not GenerationTask.objects.filter(task_code=candidate).exists():
                 return candidate
         raise RuntimeError("Could not draw an unused task id in 20 tries.")
 
@@ -155,12 +156,17 @@ class GenerationResult(models.Model):
         return [(label, bio) for label, bio in labelled if bio]
 
 
+def default_attempt_limit() -> int:
+    return settings.UNIT_MAX_ATTEMPTS
+
+
 class PipelineUnit(models.Model):
     """One background job's worth of work: a batch of personas, or one persona's images.
 
-    The pipeline's own state lives here, not on the documented tables: which units a task has,
-    how often each was tried (worker deaths included, which django-q2 does not count), and who
-    holds it right now (a lease that runs out if its worker dies)."""
+    The pipeline's own state lives here, not on the documented tables: which units a task has, how often each was
+    tried (worker deaths included, which django-q2 does not count), and who holds it right now: a short lease that
+    its worker renews while it works, with a token that fences a worker who lost it. Only
+    `generation.pipeline.lifecycle` changes `state`."""
 
     class Kind(models.TextChoices):
         BATCH = "batch", "Batch of personas"
@@ -175,8 +181,8 @@ class PipelineUnit(models.Model):
 
     OPEN_STATES = (State.PENDING, State.QUEUED, State.RUNNING)
 
-    # Both foreign keys cascade in the database too (created by the migration), so that deleting a
-    # task or result in plain SQL still works.
+    # Both foreign keys cascade in the database too (created by the migration), so that deleting a task or result
+    # in plain SQL still works.
     task = models.ForeignKey(
         GenerationTask, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="units"
     )
@@ -189,11 +195,20 @@ class PipelineUnit(models.Model):
         GenerationResult, on_delete=models.CASCADE, db_constraint=False, null=True, blank=True, related_name="units"
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Times a worker took the unit, deaths included; never reset. It gives up at `attempt_limit`.
     attempts = models.IntegerField(default=0)
+    attempt_limit = models.IntegerField(default=default_attempt_limit)
+    # The lease: renewed by its worker's heartbeat; once it has run out, the unit may be taken again.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Drawn anew by every claim. A worker writes its outcome only while the token is still its own.
+    lease_token = models.IntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
     # Why it failed, or what it fell short of (a batch that got fewer personas than asked).
     note = models.TextField(blank=True, default="")
+    # What the API said when it rejected this unit's input ("400:invalid_value"): the same code for several units
+    # in a row stops the task.
+    error_code = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,12 +222,14 @@ class PipelineUnit(models.Model):
         indexes = [
             # Dispatch and progress: a task's units by state.
             models.Index(fields=["task", "state"], name="generation_units_task_state"),
-            # The stall sweep: open units whose lease or queue time ran out.
-            models.Index(fields=["state", "updated_at"], name="generation_units_state_upd"),
+            # The sweep: running units whose lease ran out.
+            models.Index(fields=["state", "lease_until"], name="generation_units_state_lease"),
+            # The sweep: queued units whose job was lost with its cluster.
+            models.Index(fields=["state", "queued_at"], name="generation_units_state_queued"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.task_id}:{self.kind}:{self.number}"
+        return f"{self.task.task_code}:{self.kind}:{self.number}"
 
 
 class RateLimitSlot(models.Model):

@@ -5,36 +5,36 @@ from __future__ import annotations
 
 from generation.backends import PersonaRequest
 
-PERSONA_SCHEMA = {
+
+def persona_schema(count: int) -> dict:
+    """The JSON schema of an answer of exactly `count` personas (structured outputs hold the model to it)."""
+    return {
+        "type": "object",
+        "properties": {
+            "personas": {
+                "type": "array",
+                "minItems": count,
+                "maxItems": count,
+                "items": PERSONA_ITEM,
+            }
+        },
+        "required": ["personas"],
+        "additionalProperties": False,
+    }
+
+
+PERSONA_ITEM = {
     "type": "object",
     "properties": {
-        "personas": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "firstname": {"type": "string"},
-                    "lastname": {"type": "string"},
-                    "gender": {"type": "string", "enum": ["f", "m"]},
-                    "bio_facebook": {"type": "string"},
-                    "bio_instagram": {"type": "string"},
-                    "bio_x": {"type": "string"},
-                    "bio_tiktok": {"type": "string"},
-                },
-                "required": [
-                    "firstname",
-                    "lastname",
-                    "gender",
-                    "bio_facebook",
-                    "bio_instagram",
-                    "bio_x",
-                    "bio_tiktok",
-                ],
-                "additionalProperties": False,
-            },
-        }
+        "firstname": {"type": "string"},
+        "lastname": {"type": "string"},
+        "gender": {"type": "string", "enum": ["f", "m"]},
+        "bio_facebook": {"type": "string"},
+        "bio_instagram": {"type": "string"},
+        "bio_x": {"type": "string"},
+        "bio_tiktok": {"type": "string"},
     },
-    "required": ["personas"],
+    "required": ["firstname", "lastname", "gender", "bio_facebook", "bio_instagram", "bio_x", "bio_tiktok"],
     "additionalProperties": False,
 }
 
@@ -59,8 +59,6 @@ def persona_messages(request: PersonaRequest) -> list[dict[str, str]]:
         f"Write every bio in {request.language}; names suit the people described.\n"
         f"How to write each bio:\n{platform_rules}\n"
         f"{avoid}"
-        f"COUNT: {request.count}\n"
-        f"LANGUAGE: {request.language}\n"
         f"Give exactly {request.count} people."
     )
     return [{"role": "system", "content": PERSONA_SYSTEM}, {"role": "user", "content": user}]
@@ -94,7 +92,7 @@ def grid_prompt(
     count = cols * rows
     scenes = f" {PART_SCENES.get(part, '')}" if parts > 1 else ""
     return (
-        f"Make one image that is a photo grid (GRID: {cols}x{rows}): {cols} columns and {rows} rows, "
+        f"Make one image that is a photo grid of {cols} columns and {rows} rows, "
         f"{count} separate photos of the same {person}, {firstname}, from the reference photo. The face, "
         "age, skin, hair and build stay exactly those of the reference in every photo. Vary everything "
         "else: places, outfits, times of day, camera angles and distances (close-up, half body, full "

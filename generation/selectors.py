@@ -38,7 +38,7 @@ def tasks_with_progress(queryset: QuerySet[GenerationTask] | None = None) -> Que
 
 @dataclass(frozen=True)
 class TaskProgress:
-    task_id: str
+    task_code: str
     status: str
     asked: int
     with_data: int
@@ -79,7 +79,7 @@ def task_progress(task_pk: int) -> TaskProgress:
         .get()
     )
     return TaskProgress(
-        task_id=task.task_id,
+        task_code=task.task_code,
         status=task.status,
         asked=task.number_to_generate,
         with_data=task.personas_with_data,
@@ -102,12 +102,12 @@ def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
     return tasks
 
 
-def task_for(user, task_id: str) -> GenerationTask:
+def task_for(user, task_code: str) -> GenerationTask:
     """The task, if this user may see it; 404 otherwise (never a hint that it exists)."""
-    if "\x00" in task_id:
+    if "\x00" in task_code:
         # No task id holds NUL, and PostgreSQL refuses it in a query (a DataError, so a 500).
         raise Http404("No such task.")
-    return get_object_or_404(visible_tasks(user), task_id=task_id)
+    return get_object_or_404(visible_tasks(user), task_code=task_code)
 
 
 def last_language(user) -> str | None:

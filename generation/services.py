@@ -1,26 +1,20 @@
-"""Write paths for tasks: submit, retry, cancel, delete. Views, the admin and commands call these;
-the pipeline itself lives in generation/pipeline/."""
+"""Write paths for tasks: submit, retry, cancel, delete. Views, the admin and commands call these. Every status
+change and unit move is made by `generation.pipeline.lifecycle`; these check what people send and hand over."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import User
 from generation import storage
-from generation.models import GenerationTask, PipelineUnit
-from generation.pipeline import stages, units
+from generation.models import GenerationTask
+from generation.pipeline import lifecycle
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
-State = PipelineUnit.State
-Kind = PipelineUnit.Kind
 DESCRIPTION_MAX = 4000
 
 
@@ -62,10 +56,6 @@ def validate_request(
     }
 
 
-def enqueue_start(task: GenerationTask) -> None:
-    units.enqueue_after_commit("generation.jobs.start_task", task.pk, name=f"{task.task_id}-start", group=task.task_id)
-
-
 def submit_task(
     *,
     user: User,
@@ -74,7 +64,7 @@ def submit_task(
     number_to_generate: int,
     images_per_persona: int,
 ) -> GenerationTask:
-    """Create a pending task and queue its start once the row is committed."""
+    """Check the request and hand it to the lifecycle, which creates the pending task and queues its start."""
     values = validate_request(
         persona_description=persona_description,
         bio_language=bio_language,
@@ -83,77 +73,24 @@ def submit_task(
     )
     if not user.is_active:
         raise ValidationError("This account is deactivated.")
-    with transaction.atomic():
-        task = GenerationTask.objects.create(user=user, **values)
-        enqueue_start(task)
-    log.info("task %s: submitted by %s (%s personas x %s images)", task.task_id, user.email, task.number_to_generate,
+    task = lifecycle.submit(user=user, values=values)
+    log.info("task %s: submitted by %s (%s personas x %s images)", task.task_code, user.email, task.number_to_generate,
              task.images_per_persona)  # fmt: skip
     return task
 
 
-def is_stalled(task: GenerationTask) -> bool:
-    limit = timezone.now() - timedelta(minutes=settings.STALL_MINUTES)
-    return task.status in stages.RUNNING_STATUSES and task.updated_at < limit
-
-
 def retry_task(task: GenerationTask, *, by: User | None = None) -> int:
-    """Resume a failed, stalled or partly failed task from what is saved: only units that did not
-    finish run again, so paid API calls that succeeded are not repeated. Returns how many units
-    were put back in line."""
-    with transaction.atomic():
-        task = stages.locked_task(task.pk)
-        if task.status == Status.PENDING:
-            enqueue_start(task)
-            return 0
-        if task.status in stages.RUNNING_STATUSES and not is_stalled(task):
-            raise ValidationError(
-                f"Task {task.task_id} is still running; it can be retried once it has failed or made no progress "
-                f"for {settings.STALL_MINUTES} minutes."
-            )
-        now = timezone.now()
-        short_batches = [
-            unit.pk
-            for unit in task.units.filter(kind=Kind.BATCH, state=State.DONE).exclude(note="")
-            if task.results.filter(batch_number=unit.number).count() < unit.size
-        ]
-        reopened = task.units.filter(
-            Q(state=State.FAILED) | Q(pk__in=short_batches) | Q(state__in=[State.QUEUED, State.RUNNING])
-        ).update(state=State.PENDING, attempts=0, note="", lease_until=None, updated_at=now)
-        if task.units.filter(kind=Kind.BATCH, state=State.PENDING).exists():
-            stage = Status.GENERATING_DATA
-        else:
-            missing = stages.results_missing_images(task)
-            stages.plan_images_units(task, missing)
-            reopened += (
-                task.units.filter(kind=Kind.IMAGES, result_id__in=missing)
-                .exclude(state=State.PENDING)
-                .update(state=State.PENDING, attempts=0, note="", lease_until=None, updated_at=now)
-            )
-            stage = Status.GENERATING_IMAGES
-        if not task.units.filter(state=State.PENDING).exists():
-            raise ValidationError(f"Task {task.task_id} has nothing left to retry.")
-        who = f" by {by.email}" if by else ""
-        # The earlier failure stays readable, marked as past, so a task that now completes does not
-        # show it as its current state.
-        earlier = f" The run before said:\n{task.error_log}" if task.error_log else ""
-        task.error_log = f"Retried{who} at {now:%Y-%m-%d %H:%M} UTC.{earlier}"
-        task.status, task.completed_at = stage, None
-        task.save(update_fields=["status", "completed_at", "error_log", "updated_at"])
-        units.dispatch(task)
-    log.info("task %s: retried%s, %s unit(s) queued again", task.task_id, who, reopened)
-    return reopened
+    """Resume a failed or stalled task from what is saved; how many units were put back in line."""
+    return lifecycle.retry(task, by=by)
 
 
 def cancel_task(task: GenerationTask, *, by: User) -> None:
-    """Stop scheduling the task's units; it ends failed with who cancelled it."""
-    if task.is_finished:
-        raise ValidationError(f"Task {task.task_id} has already ended.")
-    stages.fail_task(task.pk, f"Cancelled by {by.email}.")
+    lifecycle.cancel(task, by=by)
 
 
 def delete_task(task: GenerationTask) -> int:
     """Delete the task, its results and their files. Returns how many files were removed."""
-    removed = storage.delete_tree(f"avatars/{task.task_id}/")
+    removed = storage.delete_tree(storage.task_prefix(task.task_code))
     task.delete()
-    log.info("task %s: deleted with %s file(s)", task.task_id, removed)
+    log.info("task %s: deleted with %s file(s)", task.task_code, removed)
     return removed

@@ -32,16 +32,20 @@ class PutObjectS3Storage(S3Storage):
         return cleaned
 
 
-def result_prefix(task_id: str, result_id: int) -> str:
-    return f"avatars/{task_id}/{result_id}/"
+def task_prefix(task_code: str) -> str:
+    return f"avatars/{task_code}/"
 
 
-def base_key(task_id: str, result_id: int, extension: str) -> str:
-    return f"{result_prefix(task_id, result_id)}base.{extension}"
+def result_prefix(task_code: str, result_id: int) -> str:
+    return f"{task_prefix(task_code)}{result_id}/"
 
 
-def tile_key(task_id: str, result_id: int, position: int) -> str:
-    return f"{result_prefix(task_id, result_id)}{position}.{TILE_EXTENSIONS[settings.IMAGE_FORMAT]}"
+def base_key(task_code: str, result_id: int, extension: str) -> str:
+    return f"{result_prefix(task_code, result_id)}base.{extension}"
+
+
+def tile_key(task_code: str, result_id: int, position: int) -> str:
+    return f"{result_prefix(task_code, result_id)}{position}.{TILE_EXTENSIONS[settings.IMAGE_FORMAT]}"
 
 
 def save(key: str, data: bytes) -> None:
@@ -72,11 +76,11 @@ def read(key: str) -> bytes:
         return stored.read()
 
 
-def find_base(task_id: str, result_id: int, stored: Collection[str] | None = None) -> str | None:
+def find_base(task_code: str, result_id: int, stored: Collection[str] | None = None) -> str | None:
     """The key of a base image saved by an earlier run, whatever its extension. `stored`, the keys a listing of the
     result's folder found, spares a request per extension."""
     for extension in ("png", "jpg"):
-        key = base_key(task_id, result_id, extension)
+        key = base_key(task_code, result_id, extension)
         if key in stored if stored is not None else default_storage.exists(key):
             return key
     return None

@@ -16,6 +16,7 @@ from accounts.decorators import staff_required
 from generation import exports, selectors, services
 from generation.forms import TaskForm
 from generation.models import GenerationTask
+from generation.pipeline import lifecycle
 
 TASKS_PER_PAGE = 25
 PERSONAS_PER_PAGE = 24
@@ -55,7 +56,7 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
     token = str(form.cleaned_data["submission_token"])
     already = request.session.get(SUBMITTED_TOKENS, {}).get(token)
     if already:
-        return redirect("task_detail", task_id=already)
+        return redirect("task_detail", task_code=already)
     values = {k: v for k, v in form.cleaned_data.items() if k != "submission_token"}
     try:
         task = services.submit_task(user=request.user, **values)
@@ -64,16 +65,16 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
             form.add_error(field if field in form.fields else None, problems)
         return render(request, "generation/task_new.html", {"form": form})
     tokens = request.session.get(SUBMITTED_TOKENS, {})
-    tokens[token] = task.task_id
+    tokens[token] = task.task_code
     request.session[SUBMITTED_TOKENS] = dict(list(tokens.items())[-50:])
-    messages.success(request, f"Task {task.task_id} submitted: {task.number_to_generate} persona(s) on their way.")
-    return redirect("task_detail", task_id=task.task_id)
+    messages.success(request, f"Task {task.task_code} submitted: {task.number_to_generate} persona(s) on their way.")
+    return redirect("task_detail", task_code=task.task_code)
 
 
 @require_GET
 @staff_required
-def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
-    task = selectors.task_for(request.user, task_id)
+def task_detail(request: HttpRequest, task_code: str) -> HttpResponse:
+    task = selectors.task_for(request.user, task_code)
     return render(
         request,
         "generation/task_detail.html",
@@ -82,7 +83,7 @@ def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
             "progress": selectors.task_progress(task.pk),
             "summary": selectors.task_summary(task),
             "page": gallery_page(request, task),
-            "can_retry": task.status == GenerationTask.Status.FAILED or services.is_stalled(task),
+            "can_retry": task.status == GenerationTask.Status.FAILED or lifecycle.is_stalled(task),
         },
     )
 
@@ -93,16 +94,16 @@ def gallery_page(request: HttpRequest, task: GenerationTask):
 
 @require_GET
 @staff_required
-def task_gallery(request: HttpRequest, task_id: str) -> HttpResponse:
+def task_gallery(request: HttpRequest, task_code: str) -> HttpResponse:
     """The gallery alone, for the task page to refresh it in place."""
-    task = selectors.task_for(request.user, task_id)
+    task = selectors.task_for(request.user, task_code)
     return render(request, "generation/_gallery.html", {"task": task, "page": gallery_page(request, task)})
 
 
 @require_GET
 @staff_required
-def task_progress(request: HttpRequest, task_id: str) -> JsonResponse:
-    task = selectors.task_for(request.user, task_id)
+def task_progress(request: HttpRequest, task_code: str) -> JsonResponse:
+    task = selectors.task_for(request.user, task_code)
     progress = selectors.task_progress(task.pk)
     summary = selectors.task_summary(task)
     return JsonResponse(
@@ -122,39 +123,39 @@ def task_progress(request: HttpRequest, task_id: str) -> JsonResponse:
     )
 
 
-def act_on_task(request: HttpRequest, task_id: str, action, done: str) -> HttpResponse:
+def act_on_task(request: HttpRequest, task_code: str, action, done: str) -> HttpResponse:
     """Run a service on the user's task and report back in a message; a refusal is shown, not raised."""
-    task = selectors.task_for(request.user, task_id)
+    task = selectors.task_for(request.user, task_code)
     try:
         outcome = action(task)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, done.format(task=task, outcome=outcome))
-    return redirect("task_detail", task_id=task.task_id)
+    return redirect("task_detail", task_code=task.task_code)
 
 
 @require_POST
 @staff_required
-def task_retry(request: HttpRequest, task_id: str) -> HttpResponse:
+def task_retry(request: HttpRequest, task_code: str) -> HttpResponse:
     retry = partial(services.retry_task, by=request.user)
-    return act_on_task(request, task_id, retry, "Retrying: {outcome} unit(s) queued again. Finished work is kept.")
+    return act_on_task(request, task_code, retry, "Retrying: {outcome} unit(s) queued again. Finished work is kept.")
 
 
 @require_POST
 @staff_required
-def task_cancel(request: HttpRequest, task_id: str) -> HttpResponse:
+def task_cancel(request: HttpRequest, task_code: str) -> HttpResponse:
     cancel = partial(services.cancel_task, by=request.user)
-    return act_on_task(request, task_id, cancel, "Task {task.task_id} cancelled.")
+    return act_on_task(request, task_code, cancel, "Task {task.task_code} cancelled.")
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-def task_delete(request: HttpRequest, task_id: str) -> HttpResponse:
-    task = selectors.task_for(request.user, task_id)
+def task_delete(request: HttpRequest, task_code: str) -> HttpResponse:
+    task = selectors.task_for(request.user, task_code)
     if request.method == "POST":
         removed = services.delete_task(task)
-        messages.success(request, f"Task {task_id} deleted, with its personas and {removed} file(s).")
+        messages.success(request, f"Task {task_code} deleted, with its personas and {removed} file(s).")
         return redirect("task_list")
     return render(request, "generation/task_confirm_delete.html", {"task": task, "count": task.results.count()})
 
@@ -168,20 +169,20 @@ def streamed(chunks, content_type: str, filename: str) -> StreamingHttpResponse:
 
 @require_GET
 @staff_required
-def export_csv(request: HttpRequest, task_id: str) -> StreamingHttpResponse:
-    task = selectors.task_for(request.user, task_id)
+def export_csv(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
+    task = selectors.task_for(request.user, task_code)
     return streamed(exports.csv_rows(task), "text/csv; charset=utf-8", exports.export_filename(task, "csv"))
 
 
 @require_GET
 @staff_required
-def export_json(request: HttpRequest, task_id: str) -> StreamingHttpResponse:
-    task = selectors.task_for(request.user, task_id)
+def export_json(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
+    task = selectors.task_for(request.user, task_code)
     return streamed(exports.json_document(task), "application/json", exports.export_filename(task, "json"))
 
 
 @require_GET
 @staff_required
-def export_zip(request: HttpRequest, task_id: str) -> StreamingHttpResponse:
-    task = selectors.task_for(request.user, task_id)
+def export_zip(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
+    task = selectors.task_for(request.user, task_code)
     return streamed(exports.zip_archive(task), "application/zip", exports.export_filename(task, "zip"))

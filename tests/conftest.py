@@ -8,9 +8,9 @@ from django.db import connection
 from moto.server import ThreadedMotoServer
 
 from generation.backends import get_backend
-from tests.factories import make_superuser
-from tests.fake_openai import running_fake_openai
-from tests.servers import ROOT, Cluster, database_url, new_bucket, wait_until
+from testkit.factories import make_superuser
+from testkit.fake_openai import running_fake_openai
+from testkit.servers import ROOT, Cluster, database_url, new_bucket, wait_until
 
 requires_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -90,8 +90,6 @@ def cluster_env(fake_openai, s3_bucket, tmp_path, settings):
         "OPENAI_API_KEY": "sk-test-key-0123456789",
         "OPENAI_MAX_RETRIES": "1",
         "Q_WORKERS": "2",
-        "Q_TIMEOUT": "20",
-        "Q_RETRY": "25",
         "Q_POLL": "0.1",
         "UNIT_RETRY_DELAY": "0",
         "MEDIA_ROOT": str(tmp_path / "worker-media"),

@@ -9,8 +9,8 @@ from django.urls import reverse
 from accounts.models import User
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from siteconfig.models import Config, Settings
+from testkit.factories import make_result, make_task, make_user
 from tests.conftest import requires_postgresql
-from tests.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_task_list_filters_by_status_and_user_and_searches_task_id_and_descripti
         surfers.pk
     ]
     assert [t.pk for t in admin_client.get(url, {"q": "biarritz"}).context["cl"].result_list] == [surfers.pk]
-    assert [t.pk for t in admin_client.get(url, {"q": failed.task_id}).context["cl"].result_list] == [failed.pk]
+    assert [t.pk for t in admin_client.get(url, {"q": failed.task_code}).context["cl"].result_list] == [failed.pk]
 
 
 def test_result_pages_show_the_base_and_every_image_as_read_only_thumbnails(admin_client):
@@ -187,7 +187,7 @@ def test_the_retry_action_resumes_a_failed_task_and_says_so(admin_client):
         {"action": "retry_tasks", "_selected_action": [task.pk]},
         follow=True,
     )
-    assert f"Retried 1 task(s): {task.task_id}." in response.content.decode()
+    assert f"Retried 1 task(s): {task.task_code}." in response.content.decode()
     task.refresh_from_db()
     assert task.status == "generating-data"
 
@@ -196,7 +196,7 @@ def test_result_search_over_all_results_matches_task_ids_only(admin_client):
     wanted = make_result(make_task(), firstname="Zelda")
     make_result(make_task(), firstname="Zelda")
     url = admin_url(GenerationResult, "changelist")
-    by_task = admin_client.get(url, {"q": wanted.task.task_id}).context["cl"].result_list
+    by_task = admin_client.get(url, {"q": wanted.task.task_code}).context["cl"].result_list
     assert [r.pk for r in by_task] == [wanted.pk]
     assert list(admin_client.get(url, {"q": "Zelda"}).context["cl"].result_list) == []
 

@@ -17,10 +17,8 @@ import openai
 import pytest
 from PIL import Image
 
-from generation.prompts import PERSONA_SCHEMA
-from tests.fake_openai import running_fake_openai
-
-# The schema the project sends, so the fake is tested against the real request shape.
+from generation.prompts import persona_schema
+from testkit.fake_openai import running_fake_openai
 
 
 @pytest.fixture
@@ -33,22 +31,25 @@ def client_for(fake, max_retries=0):
     return openai.OpenAI(api_key="test-key", base_url=fake.base_url, max_retries=max_retries)
 
 
-def ask_personas(client, count=None, language=None):
-    lines = ["Invent personas for a social media data set."]
-    if count is not None:
-        lines.append(f"COUNT: {count}")
-    if language:
-        lines.append(f"LANGUAGE: {language}")
+def unbounded_schema():
+    """The project's schema with no length fixed for the personas array."""
+    schema = persona_schema(1)
+    del schema["properties"]["personas"]["minItems"], schema["properties"]["personas"]["maxItems"]
+    return schema
+
+
+def ask_personas(client, count=None, *, schema=None, user_text="Invent personas for a social media data set."):
+    """A chat request shaped as the project sends it: the count is fixed by the JSON schema (the schema the project
+    builds, so the fake is tested against the real request shape), not by anything in the messages."""
+    if schema is None:
+        schema = persona_schema(count) if count is not None else unbounded_schema()
     return client.chat.completions.create(
         model="gpt-test",
         messages=[
-            {"role": "system", "content": "You write personas. COUNT: 99 here must be ignored."},
-            {"role": "user", "content": "\n".join(lines)},
+            {"role": "system", "content": "You write personas. Give exactly 99 people."},
+            {"role": "user", "content": user_text},
         ],
-        response_format={
-            "type": "json_schema",
-            "json_schema": {"name": "personas", "strict": True, "schema": PERSONA_SCHEMA},
-        },
+        response_format={"type": "json_schema", "json_schema": {"name": "personas", "strict": True, "schema": schema}},
     )
 
 
@@ -83,8 +84,8 @@ def count_tile_runs(pixels):
 # -- chat ------------------------------------------------------------------------------------------------------
 
 
-def test_chat_with_json_schema_returns_as_many_personas_as_the_last_user_message_asks_for(server):
-    completion = ask_personas(client_for(server), count=3)
+def test_chat_returns_as_many_personas_as_the_json_schema_fixes_whatever_the_messages_say(server):
+    completion = ask_personas(client_for(server), count=3, user_text="Give exactly 7 people.")
 
     assert completion.object == "chat.completion"
     assert completion.choices[0].finish_reason == "stop"
@@ -99,19 +100,29 @@ def test_chat_with_json_schema_returns_as_many_personas_as_the_last_user_message
         assert " X." in persona["bio_x"]
 
 
-def test_chat_defaults_to_five_personas_when_no_count_is_given(server):
+def test_chat_reads_the_count_from_max_items_when_the_schema_has_no_min_items(server):
+    schema = unbounded_schema()
+    schema["properties"]["personas"]["maxItems"] = 2
+
+    completion = ask_personas(client_for(server), schema=schema)
+
+    assert len(json.loads(completion.choices[0].message.content)["personas"]) == 2
+
+
+def test_chat_defaults_to_five_personas_when_the_schema_fixes_no_count(server):
     completion = ask_personas(client_for(server))
 
     assert len(json.loads(completion.choices[0].message.content)["personas"]) == 5
 
 
 def test_chat_records_the_request_body_it_received(server):
-    ask_personas(client_for(server), count=1, language="German")
+    ask_personas(client_for(server), count=1, user_text="Bios in German, please.")
 
     [request] = server.calls("/chat/completions")
     assert request.path == "/v1/chat/completions"
     assert request.json["response_format"]["json_schema"]["name"] == "personas"
-    assert "LANGUAGE: German" in request.json["messages"][-1]["content"]
+    assert request.json["response_format"]["json_schema"]["schema"]["properties"]["personas"]["minItems"] == 1
+    assert request.json["messages"][-1]["content"] == "Bios in German, please."
     assert request.headers["authorization"] == "Bearer test-key"
 
 
@@ -157,13 +168,16 @@ def test_short_switch_answers_one_persona_fewer_than_asked(server):
 # -- images ----------------------------------------------------------------------------------------------------
 
 
-def test_image_generation_returns_a_png_of_the_requested_size(server):
+def test_image_generation_returns_a_single_portrait_png_of_the_requested_size(server):
     result = generate(client_for(server), size="1024x1536")
 
     image = decode_image(result.data[0].b64_json)
     assert image.format == "PNG"
     assert image.size == (1024, 1536)
     assert server.calls("/images/generations")[0].json["size"] == "1024x1536"
+    # A portrait, not a grid: a line across its top meets one coloured background and no white gutter.
+    pixels = image.convert("RGB").load()
+    assert count_tile_runs([pixels[x, image.height // 16] for x in range(image.width)]) == 1
 
 
 def test_image_generation_treats_auto_size_as_square(server):
@@ -198,21 +212,27 @@ def test_image_edit_records_the_uploaded_bytes_exactly(server):
     assert decode_image(result.data[0].b64_json).size == (1024, 1024)
 
 
-def test_grid_edit_returns_a_photo_grid_with_the_requested_columns_and_rows(server):
+@pytest.mark.parametrize(
+    ("size", "cols", "rows"),
+    [("1024x1536", 2, 4), ("1024x1024", 2, 2), ("1536x1024", 2, 2)],
+    ids=["tall-is-2x4", "square-is-2x2", "wide-is-2x2"],
+)
+def test_every_edit_is_drawn_as_a_photo_grid_whose_layout_comes_from_the_size(server, size, cols, rows):
+    # The prompt asks for another layout: the fake reads the layout from the size alone.
     result = client_for(server).images.edit(
         model="gpt-image-1",
         image=[("base.png", png_bytes(), "image/png")],
-        prompt="Show this person in a grid of 8 photos. GRID: 2x4",
-        size="1024x1536",
+        prompt="Show this person in a photo grid of 3 columns and 3 rows.",
+        size=size,
     )
 
     image = decode_image(result.data[0].b64_json).convert("RGB")
-    assert image.size == (1024, 1536)
+    assert image.size == tuple(int(side) for side in size.split("x"))
     width, height = image.size
     pixels = image.load()
-    # A line through the tiles (avoiding the central ellipses) crosses 2 tiles across and 4 down.
-    assert count_tile_runs([pixels[x, height // 16] for x in range(width)]) == 2
-    assert count_tile_runs([pixels[width // 8, y] for y in range(height)]) == 4
+    # Lines through the tiles (avoiding the central ellipses) cross `cols` tiles across and `rows` down.
+    assert count_tile_runs([pixels[x, height // (4 * rows)] for x in range(width)]) == cols
+    assert count_tile_runs([pixels[width // (4 * cols), y] for y in range(height)]) == rows
 
 
 # -- faults ----------------------------------------------------------------------------------------------------
@@ -362,7 +382,7 @@ def test_module_runs_standalone_until_interrupted():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_openai", "--port", str(port), "--image-latency", "0"],
+        [sys.executable, "-m", "testkit.fake_openai", "--port", str(port), "--image-latency", "0"],
         cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.PIPE,
         text=True,

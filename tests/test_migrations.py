@@ -28,6 +28,9 @@ DJANGO_ONLY = [
     ("accounts", "0002_add_staff_flags_and_permissions"),
     ("generation", "0005_pipeline_units_and_rate_slots"),
     ("generation", "0006_stall_sweep_schedule"),
+    ("generation", "0007_task_code_name_in_code"),
+    ("generation", "0008_unit_leases"),
+    ("generation", "0009_sweep_every_half_minute"),
 ]
 
 
@@ -83,6 +86,7 @@ def seed_legacy_rows(apps):
     Task = apps.get_model("generation", "GenerationTask")
     Result = apps.get_model("generation", "GenerationResult")
     user = User.objects.create(email="legacy@example.com", password="!")
+    # Before 0007 the public code's field was still called `task_id` in the migration state.
     task = Task.objects.create(
         task_id="legacy01", user=user, persona_description="d", bio_language="English", number_to_generate=5,
         images_per_persona=4,
@@ -157,7 +161,7 @@ def seed_rows_now(apps):
     Result = apps.get_model("generation", "GenerationResult")
     user, _ = User.objects.get_or_create(email="rows@example.com", defaults={"password": "!"})
     task = Task.objects.create(
-        task_id=f"rows{Task.objects.count():04d}", user=user, persona_description="d", bio_language="English",
+        task_code=f"rows{Task.objects.count():04d}", user=user, persona_description="d", bio_language="English",
         number_to_generate=1, images_per_persona=8,
     )  # fmt: skip
     Result.objects.create(task=task, batch_number=1, firstname="a", lastname="b", gender="m", images=["x"] * 8)

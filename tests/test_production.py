@@ -12,7 +12,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from avatar_project import logging as redaction
-from tests.servers import ROOT
+from generation.pipeline.lifecycle import SWEEP_JOB
+from testkit.servers import ROOT
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -70,7 +71,9 @@ def test_https_responses_carry_hsts(client):
 
 
 def beat(ago: timedelta) -> None:
-    Schedule.objects.filter(func="generation.jobs.sweep_stalled_tasks").update(next_run=timezone.now() - ago)
+    """Make the sweep schedules (two, half a minute apart) look last moved on by a scheduler `ago`."""
+    moved = Schedule.objects.filter(func=SWEEP_JOB).update(next_run=timezone.now() - ago)
+    assert moved == 2
 
 
 @pytest.mark.django_db

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
+from testkit.factories import make_result, make_task
 from tests.conftest import requires_postgresql
-from tests.factories import make_result, make_task
 
 NOW = "statement_timestamp()"  # what Django's Now() compiles to on PostgreSQL
 TS = "timestamp with time zone"
@@ -152,7 +152,7 @@ def test_deleting_a_task_with_plain_sql_deletes_its_results():
     other = make_result(make_task())
     fetch("DELETE FROM generation_tasks WHERE id = %s RETURNING id", [task.pk])
     remaining = fetch("SELECT id, task_id FROM generation_results")
-    assert remaining == [(other.pk, other.task_id)]
+    assert remaining == [(other.pk, other.task.pk)]
 
 
 @requires_postgresql

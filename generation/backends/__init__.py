@@ -12,7 +12,12 @@ from django.conf import settings
 
 
 class BackendError(Exception):
-    """Base of the errors a backend raises; the message is meant for the task's error log."""
+    """Base of the errors a backend raises; the message is meant for the task's error log. `code` says what the
+    API answered ("400:invalid_value"), so that the same rejection repeated can be told apart from chance."""
+
+    def __init__(self, message: str, *, code: str = ""):
+        super().__init__(message)
+        self.code = code
 
 
 class TransientBackendError(BackendError):
@@ -20,11 +25,17 @@ class TransientBackendError(BackendError):
 
 
 class FatalBackendError(BackendError):
-    """Trying again cannot help (rejected key, exhausted quota, unknown model): stop the task."""
+    """Every further call would fail the same way (rejected key, no permission, exhausted quota, unknown model):
+    stop the task at once."""
 
 
 class RefusedError(BackendError):
-    """The model refused this request (moderation, a refusal): another input may pass."""
+    """The model refused this request (moderation, a refusal): this unit fails, another input may pass."""
+
+
+class RejectedInputError(BackendError):
+    """The API rejected this one request (a 400 on its image, an invalid value): this unit fails, the task goes on,
+    unless the same rejection comes back unit after unit."""
 
 
 class MalformedAnswerError(BackendError):

@@ -6,6 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import openai
 from django.conf import settings
@@ -15,16 +19,28 @@ from generation.backends import (
     MalformedAnswerError,
     PersonaRequest,
     RefusedError,
+    RejectedInputError,
     TransientBackendError,
 )
-from generation.prompts import PERSONA_SCHEMA, persona_messages
+from generation.prompts import persona_messages, persona_schema
 
 log = logging.getLogger(__name__)
+Answer = TypeVar("Answer")
 
 # Image models that take `input_fidelity` (others reject it or keep faces without it).
 INPUT_FIDELITY_MODELS = ("gpt-image-1.5", "gpt-image-1")
-FATAL_CODES = {"insufficient_quota", "invalid_api_key", "model_not_found", "billing_hard_limit_reached"}
+# Codes that every further call would meet, whatever the status they come with (quota errors come as 429).
+FATAL_CODES = {
+    "insufficient_quota": "The API account has no quota left ({code}): add credit or raise the limit.",
+    "billing_hard_limit_reached": "The API account reached its billing limit ({code}): raise it.",
+    "billing_not_active": "The API account has no active billing ({code}).",
+    "invalid_api_key": "The API key was rejected ({code}): check OPENAI_API_KEY.",
+    "account_deactivated": "The API account is deactivated ({code}).",
+    "model_not_found": "Unknown model ({code}): check OPENAI_TEXT_MODEL and OPENAI_IMAGE_MODEL.",
+}
 REFUSAL_CODES = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
+# Longest wait between two tries of one call, whatever Retry-After asks.
+MAX_RETRY_WAIT = 60.0
 
 
 def _reason(error: openai.APIStatusError) -> str:
@@ -36,35 +52,53 @@ def _reason(error: openai.APIStatusError) -> str:
 
 
 def translate(error: openai.OpenAIError) -> Exception:
-    """Map the client's errors onto the pipeline's three outcomes, with what to fix."""
+    """Map the client's errors onto the pipeline's outcomes, with what to fix: transient (try again), fatal (stop
+    the task: every call would fail), refused or rejected (this unit fails, the task goes on)."""
     if isinstance(error, openai.APITimeoutError):
         return TransientBackendError("The API did not answer in time.")
     if isinstance(error, openai.APIConnectionError):
         return TransientBackendError("The connection to the API failed or was dropped.")
     if not isinstance(error, openai.APIStatusError):
         return TransientBackendError(f"API client error: {error}")
-    code = error.code or ""
+    code = str(error.code or "")
     status = error.status_code
-    if status == 429 and code in FATAL_CODES:
-        return FatalBackendError(f"The API account has no quota left ({code}): add credit or raise the limit.")
-    if status == 429:
-        return TransientBackendError(f"Rate limited by the API (429): {_reason(error)}")
-    if status >= 500:
-        return TransientBackendError(f"The API failed ({status}): {_reason(error)}")
-    if code in REFUSAL_CODES:
-        return RefusedError(f"Refused by the model's moderation ({code}).")
+    signature = f"{status}:{code or getattr(error, 'param', None) or 'none'}"
+    if code in FATAL_CODES:
+        return FatalBackendError(f"{FATAL_CODES[code].format(code=code)} {_reason(error)}", code=signature)
     if status == 401:
         return FatalBackendError(f"The API key was rejected (401): check OPENAI_API_KEY. {_reason(error)}")
     if status == 403:
-        return FatalBackendError(f"The API key may not use this model or endpoint (403): {_reason(error)}")
+        return FatalBackendError(
+            f"The API key may not use this model or endpoint (403): check OPENAI_IMAGE_MODEL, OPENAI_TEXT_MODEL and "
+            f"the key's project. {_reason(error)}"
+        )
     if status == 404:
         return FatalBackendError(
             f"Unknown model or endpoint (404): check OPENAI_TEXT_MODEL / OPENAI_IMAGE_MODEL / OPENAI_BASE_URL. "
             f"{_reason(error)}"
         )
-    if status in (408, 409):
-        return TransientBackendError(f"The API asked to try again ({status}).")
-    return FatalBackendError(f"The API rejected the request ({status}): {_reason(error)}")
+    if status == 429:
+        return TransientBackendError(f"Rate limited by the API (429): {_reason(error)}")
+    if status >= 500 or status in (408, 409):
+        return TransientBackendError(f"The API failed or asked to try again ({status}): {_reason(error)}")
+    if code in REFUSAL_CODES:
+        return RefusedError(f"Refused by the model's moderation ({code}).", code=signature)
+    return RejectedInputError(f"The API rejected this request ({status}, {code or 'no code'}): {_reason(error)}",
+                              code=signature)  # fmt: skip
+
+
+def retry_wait(error: openai.OpenAIError, tries: int) -> float:
+    """Seconds before the next try: what the server asks (Retry-After), else exponential backoff with jitter."""
+    response = getattr(error, "response", None)
+    headers = response.headers if response is not None else {}
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            asked = float(headers.get(header, "")) * scale
+        except ValueError:
+            continue
+        if asked >= 0:
+            return min(asked, MAX_RETRY_WAIT)
+    return min(0.5 * 2**tries, 8.0) * (0.75 + random.random() / 4)
 
 
 class OpenAIBackend:
@@ -80,8 +114,10 @@ class OpenAIBackend:
         fidelity: str,
         output_format: str = "",
         output_compression: int | None = None,
+        max_retries: int = 2,
     ):
         self.client = client
+        self.max_retries = max_retries
         self.text_model = text_model
         self.image_model = image_model
         self.quality = quality
@@ -98,11 +134,13 @@ class OpenAIBackend:
         client = openai.OpenAI(
             api_key=settings.OPENAI_API_KEY or "not-needed",
             base_url=settings.OPENAI_BASE_URL,
-            max_retries=settings.OPENAI_MAX_RETRIES,
+            # Retries are ours (`_call`): the client's would retry a 429 that says the quota is gone.
+            max_retries=0,
             timeout=settings.OPENAI_IMAGE_TIMEOUT,
         )
         return cls(
             client,
+            max_retries=settings.OPENAI_MAX_RETRIES,
             text_model=settings.OPENAI_TEXT_MODEL,
             image_model=settings.OPENAI_IMAGE_MODEL,
             quality=settings.OPENAI_IMAGE_QUALITY,
@@ -111,24 +149,39 @@ class OpenAIBackend:
             output_compression=settings.OPENAI_OUTPUT_COMPRESSION,
         )
 
+    def _call(self, send: Callable[[], Answer]) -> Answer:
+        """One logical API call: tried again on transient errors, up to OPENAI_MAX_RETRIES times, waiting as the
+        server asks; any other error is raised at once, translated, with no further (paid) try."""
+        tries = 0
+        while True:
+            try:
+                return send()
+            except openai.OpenAIError as error:
+                problem = translate(error)
+                if not isinstance(problem, TransientBackendError) or tries >= self.max_retries:
+                    raise problem from error
+                wait = retry_wait(error, tries)
+                log.info("API call failed (%s); try %s of %s in %.1f s", problem, tries + 2, self.max_retries + 1, wait)
+                time.sleep(wait)
+                tries += 1
+
     def generate_personas(self, request: PersonaRequest) -> list[dict]:
-        try:
-            completion = self.client.chat.completions.create(
+        completion = self._call(
+            lambda: self.client.chat.completions.create(
                 model=self.text_model,
                 messages=persona_messages(request),
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": "personas", "strict": True, "schema": PERSONA_SCHEMA},
+                    "json_schema": {"name": "personas", "strict": True, "schema": persona_schema(request.count)},
                 },
                 timeout=settings.OPENAI_TEXT_TIMEOUT,
             )
-        except openai.OpenAIError as error:
-            raise translate(error) from error
+        )
         if not completion.choices:
             raise MalformedAnswerError("The model answered with no choices.")
         message = completion.choices[0].message
         if getattr(message, "refusal", None):
-            raise RefusedError(f"The model refused: {message.refusal[:200]}")
+            raise RefusedError(f"The model refused: {message.refusal[:200]}", code="refusal")
         try:
             answer = json.loads(message.content or "")
         except json.JSONDecodeError as error:
@@ -139,12 +192,11 @@ class OpenAIBackend:
         return personas
 
     def generate_image(self, prompt: str, *, size: str) -> bytes:
-        try:
-            response = self.client.images.generate(
+        response = self._call(
+            lambda: self.client.images.generate(
                 model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
             )
-        except openai.OpenAIError as error:
-            raise translate(error) from error
+        )
         return self._image_bytes(response)
 
     def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
@@ -152,12 +204,11 @@ class OpenAIBackend:
         if self.fidelity and self.image_model.startswith(INPUT_FIDELITY_MODELS):
             extra["input_fidelity"] = self.fidelity
         files = [(f"reference-{n}.png", data, _mime(data)) for n, data in enumerate(references, 1)]
-        try:
-            response = self.client.images.edit(
+        response = self._call(
+            lambda: self.client.images.edit(
                 model=self.image_model, image=files, prompt=prompt, size=size, quality=self.quality, n=1, **extra
             )
-        except openai.OpenAIError as error:
-            raise translate(error) from error
+        )
         return self._image_bytes(response)
 
     @staticmethod

@@ -14,7 +14,7 @@ from generation import faces, ratelimit, storage
 from generation.backends import RefusedError, get_backend
 from generation.imaging import split_grid, with_ai_metadata
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
-from generation.pipeline.units import log_unit
+from generation.pipeline.lifecycle import Lease, log_unit
 from generation.prompts import base_selfie_prompt, grid_prompt
 from siteconfig.models import Config
 
@@ -57,7 +57,10 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
             except RefusedError:
                 refused.add(face_key)
         if refused:
-            raise RefusedError(f"{len(refused)} reference face(s) in a row were refused by the model's moderation")
+            raise RefusedError(
+                f"{len(refused)} reference face(s) in a row were refused by the model's moderation",
+                code="refused:reference-faces",
+            )
     prompt = base_selfie_prompt(
         firstname=result.firstname, gender=result.gender, description=task.persona_description, with_reference=False
     )
@@ -78,17 +81,18 @@ def threads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def base_image(unit: PipelineUnit, stored: set[str]) -> bytes:
+def base_image(unit: PipelineUnit, stored: set[str], lease: Lease) -> bytes:
     """The stored base when an earlier run made one, else a new one, stored at once (before its grids are asked
     for, so tiles never exist beside a base that failed to store)."""
     task, result = unit.task, unit.result
-    key = storage.find_base(task.task_id, result.pk, stored)
+    key = storage.find_base(task.task_code, result.pk, stored)
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
     else:
         data, extension = with_ai_metadata(make_base(task, result))
-        key = storage.base_key(task.task_id, result.pk, extension)
+        key = storage.base_key(task.task_code, result.pk, extension)
+        lease.check()
         storage.save(key, data)
         log_unit(unit, "stored base image %s (%s bytes)", key, len(data))
     url = storage.url(key)
@@ -124,20 +128,22 @@ def make_tiles(
     )
 
 
-def run_images(unit: PipelineUnit) -> str:
+def run_images(unit: PipelineUnit, lease: Lease) -> list[str]:
+    """The persona's base and tiles, stored; returns the tiles' URLs, which the lifecycle records with the unit's
+    outcome (fenced on the lease). Before each write the lease is checked, so a worker that lost it stops."""
     task, result = unit.task, unit.result
     expected = task.images_per_persona
     if isinstance(result.images, list) and len(result.images) == expected:
-        return ""
+        return result.images
     # What an earlier run stored, from one listing of the result's folder rather than a request per file.
-    stored = set(storage.list_files(storage.result_prefix(task.task_id, result.pk)))
-    base = base_image(unit, stored)
+    stored = set(storage.list_files(storage.result_prefix(task.task_code, result.pk)))
+    base = base_image(unit, stored, lease)
 
     missing: list[tuple[Layout, tuple[int, int], list[str]]] = []
     layouts = grid_layouts(expected)
     position = 1
     for part, layout in enumerate(layouts, 1):
-        keys = [storage.tile_key(task.task_id, result.pk, position + n) for n in range(layout[0] * layout[1])]
+        keys = [storage.tile_key(task.task_code, result.pk, position + n) for n in range(layout[0] * layout[1])]
         position += len(keys)
         if not all(key in stored for key in keys):
             missing.append((layout, (part, len(layouts)), keys))
@@ -154,6 +160,7 @@ def run_images(unit: PipelineUnit) -> str:
     for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
         try:
             tiles = grid.result()
+            lease.check()
         except Exception as error:  # the other grid's tiles are still kept
             first_error = first_error or error
             continue
@@ -166,7 +173,4 @@ def run_images(unit: PipelineUnit) -> str:
     if first_error:
         raise first_error
 
-    urls = [storage.url(storage.tile_key(task.task_id, result.pk, n)) for n in range(1, expected + 1)]
-    result.images = urls
-    GenerationResult.objects.filter(pk=result.pk).update(images=urls)
-    return ""
+    return [storage.url(storage.tile_key(task.task_code, result.pk, n)) for n in range(1, expected + 1)]

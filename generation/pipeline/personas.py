@@ -10,7 +10,7 @@ from django.db import transaction
 from generation import ratelimit
 from generation.backends import MalformedAnswerError, PersonaRequest, RefusedError, get_backend
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
-from generation.pipeline.units import log_unit
+from generation.pipeline.lifecycle import Lease, log_unit
 from siteconfig.defaults import DEFAULT_BIO_PROMPTS, PLATFORMS, bio_prompt_key
 from siteconfig.models import Settings
 
@@ -58,17 +58,19 @@ def validate_persona(raw: object) -> Persona | str:
 
 
 def saved_count(unit: PipelineUnit) -> int:
-    return GenerationResult.objects.filter(task_id=unit.task_id, batch_number=unit.number).count()
+    return GenerationResult.objects.filter(task=unit.task, batch_number=unit.number).count()
 
 
-def save_personas(unit: PipelineUnit, personas: list[Persona]) -> tuple[int, int]:
-    """Save as many as the batch still lacks, skipping names the task already has. The task row
-    lock makes the count-then-insert safe when the same batch runs in two workers at once.
-    Returns (saved, skipped as duplicates)."""
+def save_personas(unit: PipelineUnit, personas: list[Persona], lease: Lease) -> tuple[int, int]:
+    """Save as many as the batch still lacks, skipping names the task already has. The task row lock makes the
+    count-then-insert safe when the same batch runs in two workers at once, and the unit's row lock, taken only
+    while the lease is ours, keeps a worker that lost its lease from saving anything. Returns (saved, skipped as
+    duplicates)."""
     with transaction.atomic():
-        GenerationTask.objects.select_for_update().filter(pk=unit.task_id).first()
+        GenerationTask.objects.select_for_update().filter(pk=unit.task.pk).first()
+        lease.lock()
         room = unit.size - saved_count(unit)
-        names = GenerationResult.objects.filter(task_id=unit.task_id).values_list("firstname", "lastname")
+        names = GenerationResult.objects.filter(task=unit.task).values_list("firstname", "lastname")
         taken = {f"{first} {last}".casefold() for first, last in names}
         fresh = []
         for persona in personas:
@@ -77,7 +79,7 @@ def save_personas(unit: PipelineUnit, personas: list[Persona]) -> tuple[int, int
                 fresh.append(persona)
         GenerationResult.objects.bulk_create(
             GenerationResult(
-                task_id=unit.task_id,
+                task=unit.task,
                 batch_number=unit.number,
                 firstname=p.firstname,
                 lastname=p.lastname,
@@ -89,12 +91,12 @@ def save_personas(unit: PipelineUnit, personas: list[Persona]) -> tuple[int, int
     return len(fresh), len(personas) - len(fresh)
 
 
-def recent_names(task_id: int) -> list[str]:
-    rows = GenerationResult.objects.filter(task_id=task_id).order_by("-id").values_list("firstname", "lastname")
+def recent_names(task_pk: int) -> list[str]:
+    rows = GenerationResult.objects.filter(task=task_pk).order_by("-id").values_list("firstname", "lastname")
     return [f"{first} {last}" for first, last in rows[:AVOID_NAMES_SHOWN]]
 
 
-def run_batch(unit: PipelineUnit) -> str:
+def run_batch(unit: PipelineUnit, lease: Lease) -> str:
     """Ask for the batch's missing personas, a bounded number of times. Transient and fatal API
     errors propagate (the unit is retried, or the task stops); unreadable or refused answers and
     invalid personas only cost a round. Returns a note when the batch ends short."""
@@ -122,7 +124,7 @@ def run_batch(unit: PipelineUnit) -> str:
         checked = [validate_persona(raw) for raw in answer]
         personas = [p for p in checked if isinstance(p, Persona)]
         problems.extend(reason for reason in checked if isinstance(reason, str))
-        saved, duplicates = save_personas(unit, personas)
+        saved, duplicates = save_personas(unit, personas, lease)
         if duplicates:
             problems.append(f"{duplicates} repeated name(s) dropped")
         if len(answer) < missing:

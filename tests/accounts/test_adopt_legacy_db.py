@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db import connection
 
 from accounts import legacy
+from testkit.servers import ROOT, wait_until
 from tests.conftest import requires_postgresql
-from tests.servers import ROOT, wait_until
 
 pytestmark = requires_postgresql
 

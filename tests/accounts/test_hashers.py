@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import check_password, get_hasher, identify_has
 from accounts import hashers
 from accounts.hashers import FlaskBcryptPasswordHasher
 from accounts.models import User
-from tests.factories import make_user
+from testkit.factories import make_user
 
 PASSWORD = "old flask password"
 

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import make_user
+from testkit.factories import make_user
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a long enough secret"

@@ -5,7 +5,7 @@ from django.test import RequestFactory
 
 from accounts.forms import UserCreationForm
 from accounts.models import User
-from tests.factories import make_user
+from testkit.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from generation.models import GenerationTask
+from testkit.factories import make_user
+from testkit.servers import Cluster
 from tests.conftest import requires_postgresql
-from tests.factories import make_user
-from tests.servers import Cluster
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long enough secret"
@@ -64,7 +64,7 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     page.get_by_role("button", name="Generate personas").click()
 
     task = GenerationTask.objects.get()
-    expect(page).to_have_url(f"{live_server.url}/tasks/{task.task_id}/")
+    expect(page).to_have_url(f"{live_server.url}/tasks/{task.task_code}/")
     page.evaluate("window.__sameDocument = true")
     # The page follows the task by itself: the badge and both bars reach the end, no reload.
     expect(page.locator("[data-status-badge]")).to_have_text("Completed", timeout=90_000)
@@ -109,7 +109,7 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     # The same page on a phone.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
     phone_page = phone.new_page()
-    phone_page.goto(f"{live_server.url}/tasks/{task.task_id}/")
+    phone_page.goto(f"{live_server.url}/tasks/{task.task_code}/")
     show_every_image(phone_page)
     phone_page.screenshot(path=str(artifacts / "task-page-phone.png"), full_page=True)
     phone_page.goto(f"{live_server.url}/tasks/")

@@ -10,7 +10,7 @@ from PIL import Image
 from generation.imaging import read_xmp
 from generation.models import GenerationTask
 from generation.services import submit_task
-from tests.factories import make_user
+from testkit.factories import make_user
 
 
 def submit(**fields) -> GenerationTask:
@@ -54,7 +54,7 @@ def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
             assert 400 <= tile.width <= 512 and 400 <= tile.height <= 512, tile.size
             assert "trainedAlgorithmicMedia" in read_xmp(data)
             assert not tile.getexif()
-        prefix = f"avatars/{task.task_id}/{result.pk}/"
+        prefix = f"avatars/{task.task_code}/{result.pk}/"
         base_name = "base.jpg" if base.format == "JPEG" else "base.png"  # as the API sent it
         expected_keys += [prefix + base_name] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
     assert bucket.keys("avatars/") == sorted(expected_keys)

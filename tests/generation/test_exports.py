@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from generation.models import GenerationResult
 from generation.pipeline.stages import run_inline
-from tests.factories import make_task, make_user
+from testkit.factories import make_task, make_user
 from tests.generation.helpers import submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,9 +44,9 @@ def body(response) -> bytes:
 
 
 def test_csv_has_one_row_per_persona_with_names_bios_and_every_url(client, finished_task):
-    response = client.get(reverse("export_csv", args=[finished_task.task_id]))
+    response = client.get(reverse("export_csv", args=[finished_task.task_code]))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == f'attachment; filename="personas-{finished_task.task_id}.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="personas-{finished_task.task_code}.csv"'
     rows = list(csv.DictReader(io.StringIO(body(response).decode())))
     results = list(finished_task.results.order_by("id"))
     assert [(r["firstname"], r["lastname"]) for r in rows] == [(p.firstname, p.lastname) for p in results]
@@ -57,10 +57,10 @@ def test_csv_has_one_row_per_persona_with_names_bios_and_every_url(client, finis
 
 
 def test_json_nests_bios_and_images_under_each_persona(client, finished_task):
-    response = client.get(reverse("export_json", args=[finished_task.task_id]))
+    response = client.get(reverse("export_json", args=[finished_task.task_code]))
     assert response["Content-Type"] == "application/json"
     document = json.loads(body(response))
-    assert document["task"]["task_id"] == finished_task.task_id
+    assert document["task"]["task_id"] == finished_task.task_code
     assert document["task"]["bio_language"] == "German"
     assert len(document["personas"]) == 3
     persona = document["personas"][0]
@@ -69,7 +69,7 @@ def test_json_nests_bios_and_images_under_each_persona(client, finished_task):
 
 
 def test_zip_has_a_folder_per_persona_with_its_images_and_the_csv_and_json_at_the_root(client, finished_task):
-    response = client.get(reverse("export_zip", args=[finished_task.task_id]))
+    response = client.get(reverse("export_zip", args=[finished_task.task_code]))
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(body(response)))
     assert archive.testzip() is None
@@ -79,7 +79,7 @@ def test_zip_has_a_folder_per_persona_with_its_images_and_the_csv_and_json_at_th
         folder = f"{result.firstname}_{result.lastname}".replace(" ", "_")
         expected = {f"{folder}/base.png", f"{folder}/persona.json"} | {f"{folder}/{n}.jpg" for n in range(1, 9)}
         assert expected <= names, expected - names
-        with default_storage.open(f"avatars/{finished_task.task_id}/{result.pk}/3.jpg", "rb") as stored:
+        with default_storage.open(f"avatars/{finished_task.task_code}/{result.pk}/3.jpg", "rb") as stored:
             assert archive.read(f"{folder}/3.jpg") == stored.read()
         assert json.loads(archive.read(f"{folder}/persona.json"))["lastname"] == result.lastname
 
@@ -88,9 +88,9 @@ def test_a_running_task_exports_what_is_finished_so_far(client, staff):
     task = make_task(user=staff, status="generating-images", number_to_generate=5)
     GenerationResult.objects.create(task=task, batch_number=1, firstname="Ada", lastname="Ng", gender="f",
                                     bio_x="hi")  # fmt: skip
-    rows = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_id]))).decode())))
+    rows = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_code]))).decode())))
     assert [(r["firstname"], r["base_image_url"], r["image_1"]) for r in rows] == [("Ada", "", "")]
-    archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("export_zip", args=[task.task_id])))))
+    archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("export_zip", args=[task.task_code])))))
     assert sorted(archive.namelist()) == ["Ada_Ng/persona.json", "personas.csv", "personas.json"]
 
 
@@ -103,14 +103,14 @@ def test_the_zip_of_a_large_task_streams_without_holding_it_in_memory(client, st
         GenerationResult(task=task, batch_number=1, firstname=f"P{n}", lastname="Q", gender="m") for n in range(240)
     )
     for result in results:
-        prefix = f"avatars/{task.task_id}/{result.pk}/"
+        prefix = f"avatars/{task.task_code}/{result.pk}/"
         for name in ("base.png", "1.jpg", "2.jpg", "3.jpg", "4.jpg"):
             default_storage.save(prefix + name, ContentFile(blob))
         result.base_image_url = default_storage.url(prefix + "base.png")
         result.images = [default_storage.url(f"{prefix}{n}.jpg") for n in range(1, 5)]
     GenerationResult.objects.bulk_update(results, ["base_image_url", "images"])
 
-    response = client.get(reverse("export_zip", args=[task.task_id]))
+    response = client.get(reverse("export_zip", args=[task.task_code]))
     tracemalloc.start()
     total = 0
     for chunk in response.streaming_content:
@@ -125,7 +125,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_stay_text(client, st
     task = make_task(user=staff, status="completed")
     GenerationResult.objects.create(task=task, batch_number=1, firstname="=HYPERLINK(1)", lastname="@Ng", gender="f",
                                     bio_x="-1+1", bio_tiktok="fine")  # fmt: skip
-    (row,) = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_id]))).decode())))
+    (row,) = list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_code]))).decode())))
     assert (row["firstname"], row["lastname"], row["bio_x"], row["bio_tiktok"]) == (
         "'=HYPERLINK(1)",
         "'@Ng",

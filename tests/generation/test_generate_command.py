@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from generation.models import GenerationTask
-from tests.factories import make_superuser, make_user
+from testkit.factories import make_superuser, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,9 @@ def test_generate_sync_with_the_offline_backend_stores_every_file_locally(settin
     assert task.user == owner
     assert task.status == GenerationTask.Status.COMPLETED, task.error_log
     assert (task.bio_language, task.number_to_generate, task.images_per_persona) == ("French", 2, 4)
-    assert f"Task {task.task_id}: 2 persona(s) x 4 images, bios in French." in output
+    assert f"Task {task.task_code}: 2 persona(s) x 4 images, bios in French." in output
     assert "Status: completed." in output
-    assert f"Images: {local_files}/avatars/{task.task_id}/" in output
+    assert f"Images: {local_files}/avatars/{task.task_code}/" in output
     results = list(task.results.all())
     assert len(results) == 2
     names = [r.full_name for r in results]
@@ -53,7 +53,7 @@ def test_generate_sync_with_the_offline_backend_stores_every_file_locally(settin
     assert len(set(names)) == 2
     for result in results:
         assert result.full_name in output and result.base_image_url in output
-        folder = local_files / "avatars" / task.task_id / str(result.pk)
+        folder = local_files / "avatars" / task.task_code / str(result.pk)
         assert sorted(p.name for p in folder.iterdir()) == ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "base.png"]
         with Image.open(folder / "base.png") as base:
             assert base.size == (1024, 1024)
@@ -85,7 +85,7 @@ def test_the_failure_is_printed_before_the_command_exits(fake_openai, local_file
         call_command("generate", "Night-shift nurses", "--count", "1", "--sync", stdout=out)
 
     assert "Status: failed." in out.getvalue()
-    assert "The API key was rejected (401): check OPENAI_API_KEY." in out.getvalue()
+    assert "The API key was rejected (invalid_api_key): check OPENAI_API_KEY." in out.getvalue()
 
 
 def test_an_unknown_user_is_refused_with_a_clear_message(settings, local_files):

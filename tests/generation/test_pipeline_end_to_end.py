@@ -10,6 +10,7 @@ from django_q.models import OrmQ
 
 from generation.backends import get_backend
 from generation.models import GenerationTask
+from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline
 from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
 
@@ -30,13 +31,15 @@ def test_a_task_with_four_images_per_persona_stores_every_row_and_every_url(fake
     assert len(fake_openai.calls("/images/edits")) == 7
 
 
-def test_a_task_with_eight_images_per_persona_makes_two_grids_from_the_same_base(fake_openai, s3_bucket):
+def test_a_task_with_eight_images_per_persona_makes_two_grids_from_the_same_base(fake_openai, s3_bucket, settings):
     task = submit(number_to_generate=2, images_per_persona=8)
     run_inline(task)
     assert_task_stored_completely(task, s3_bucket)
     edits = fake_openai.calls("/images/edits")
     assert len(edits) == 4
-    assert all("GRID: 2x2" in call.form["prompt"] for call in edits)
+    # Two 2x2 grids: asked for in words, and at the square size (which the fake draws as 2x2).
+    assert all("2 columns and 2 rows" in call.form["prompt"] for call in edits)
+    assert all(call.form["size"] == settings.OPENAI_IMAGE_SIZE for call in edits)
     parts = sorted("mostly evening" in call.form["prompt"] for call in edits)
     assert parts == [False, False, True, True]
     bases = {fetch_image(result.base_image_url)[1] for result in task.results.all()}
@@ -83,7 +86,7 @@ def test_the_chat_request_carries_description_language_and_the_four_bio_prompts(
 def test_a_submitted_task_is_pending_and_its_start_is_queued_once_committed(db):
     task = submit()
     assert task.status == GenerationTask.Status.PENDING
-    assert [q.task["func"] for q in OrmQ.objects.all()] == ["generation.jobs.start_task"]
+    assert [q.task["func"] for q in OrmQ.objects.all()] == [lifecycle.START_JOB]
 
 
 def test_a_rolled_back_submission_queues_nothing():

@@ -74,18 +74,37 @@ def assert_completed(task: GenerationTask, bucket) -> None:
     results = list(task.results.all())
     assert len(results) == task.number_to_generate and all(len(r.images) == 4 for r in results)
     names = ("base.jpg", "1.jpg", "2.jpg", "3.jpg", "4.jpg")  # the base as the API sent it: JPEG
-    expected = {f"avatars/{task.task_id}/{r.pk}/{name}" for r in results for name in names}
-    assert set(bucket.keys(f"avatars/{task.task_id}/")) == expected
+    expected = {f"avatars/{task.task_code}/{r.pk}/{name}" for r in results for name in names}
+    assert set(bucket.keys(f"avatars/{task.task_code}/")) == expected
 
 
-def base_calls(server) -> list:
-    """The edits calls that made a base selfie (the others make photo grids)."""
-    return [call for call in server.calls(EDITS) if "GRID:" not in call.form["prompt"]]
+def every_stored_face(bucket) -> set[bytes]:
+    return set(stored_faces(bucket, "f").values()) | set(stored_faces(bucket, "m").values())
 
 
-def base_call_of(server, result) -> object:
-    (call,) = [c for c in base_calls(server) if f"as the face of {result.firstname}, a " in c.form["prompt"]]
+def base_calls(server, bucket) -> list:
+    """The edits calls that made a base selfie from a reference face: they upload one of the faces in the bucket
+    (a grid call uploads the persona's base instead)."""
+    faces = every_stored_face(bucket)
+    return [call for call in server.calls(EDITS) if call.files and call.files[0] in faces]
+
+
+def base_call_of(server, bucket, result) -> object:
+    (call,) = [c for c in base_calls(server, bucket) if f"as the face of {result.firstname}, a " in c.form["prompt"]]
     return call
+
+
+def grid_calls_of(server, result) -> list:
+    """The edits calls that made this persona's photo grids: they upload its stored base."""
+    base = fetch_image(result.base_image_url)[1]
+    return [call for call in server.calls(EDITS) if call.files == [base]]
+
+
+def assert_every_edit_is_a_grid_of_a_stored_base(server, task: GenerationTask) -> None:
+    """No edit made a base: each uploads one persona's stored base, one grid per persona."""
+    grids = {result.pk: grid_calls_of(server, result) for result in task.results.all()}
+    assert all(len(calls) == 1 for calls in grids.values()), grids
+    assert len(server.calls(EDITS)) == len(grids)
 
 
 @pytest.fixture
@@ -131,7 +150,7 @@ def test_with_the_flag_off_base_selfies_come_from_text_and_no_face_is_sent(fake_
 
     assert_task_stored_completely(task, s3_bucket)
     assert len(fake_openai.calls(GENERATIONS)) == 2
-    assert base_calls(fake_openai) == []
+    assert_every_edit_is_a_grid_of_a_stored_base(fake_openai, task)
     every_face = faces["f"] | faces["m"]
     assert not any(call.files[0] in every_face for call in fake_openai.calls(EDITS))
 
@@ -145,16 +164,15 @@ def test_with_the_flag_on_each_base_selfie_is_made_from_one_stored_face(fake_ope
     assert_task_stored_completely(task, s3_bucket)
     assert fake_openai.calls(GENERATIONS) == []
     every_face = faces["f"] | faces["m"]
-    calls = base_calls(fake_openai)
+    calls = base_calls(fake_openai, s3_bucket)
     assert len(calls) == 4
     for call in calls:
         assert len(call.files) == 1 and call.files[0] in every_face
         assert "reference photo" in call.form["prompt"]
-    # The grids are made from each persona's stored base, not from the face.
-    grids = [call for call in fake_openai.calls(EDITS) if "GRID:" in call.form["prompt"]]
+    # The grids are made from each persona's stored base, not from the face: one grid each, and no other edit.
     for result in task.results.all():
-        grid_calls = [call for call in grids if result.firstname in call.form["prompt"]]
-        assert [c.files[0] for c in grid_calls] == [fetch_image(result.base_image_url)[1]]
+        assert len(grid_calls_of(fake_openai, result)) == 1
+    assert len(fake_openai.calls(EDITS)) == 4 + 4
 
 
 def test_without_the_gender_lock_a_persona_may_get_a_face_of_the_other_gender(fake_openai, s3_bucket, tmp_path):
@@ -168,7 +186,7 @@ def test_without_the_gender_lock_a_persona_may_get_a_face_of_the_other_gender(fa
     assert_task_stored_completely(task, s3_bucket)
     assert sorted(task.results.values_list("gender", flat=True)) == ["f", "m"]
     man = task.results.get(gender="m")
-    assert base_call_of(fake_openai, man).files[0] in female_faces
+    assert base_call_of(fake_openai, s3_bucket, man).files[0] in female_faces
     assert fake_openai.calls(GENERATIONS) == []
 
 
@@ -180,7 +198,7 @@ def test_with_the_flag_on_and_no_face_stored_base_selfies_come_from_text(fake_op
 
     assert_task_stored_completely(task, s3_bucket)
     assert len(fake_openai.calls(GENERATIONS)) == 2
-    assert base_calls(fake_openai) == []
+    assert_every_edit_is_a_grid_of_a_stored_base(fake_openai, task)
 
 
 def test_with_the_gender_lock_every_persona_gets_a_face_of_its_own_gender(fake_openai, s3_bucket, faces):
@@ -193,7 +211,7 @@ def test_with_the_gender_lock_every_persona_gets_a_face_of_its_own_gender(fake_o
     results = list(task.results.all())
     assert {r.gender for r in results} == {"f", "m"}
     for result in results:
-        sent = base_call_of(fake_openai, result).files[0]
+        sent = base_call_of(fake_openai, s3_bucket, result).files[0]
         assert sent in faces[result.gender], f"{result.full_name} ({result.gender}) got a face of the other gender"
     assert fake_openai.calls(GENERATIONS) == []
 
@@ -208,8 +226,10 @@ def test_with_the_gender_lock_a_gender_without_faces_falls_back_to_a_text_only_b
 
     assert_task_stored_completely(task, s3_bucket)
     woman, man = task.results.get(gender="f"), task.results.get(gender="m")
-    assert base_call_of(fake_openai, woman).files[0] in female_faces
-    assert not [c for c in base_calls(fake_openai) if man.firstname in c.form["prompt"]]
+    assert base_call_of(fake_openai, s3_bucket, woman).files[0] in female_faces
+    # The man's only edit is his grid, made from his stored base; his base came from text.
+    assert [c for c in fake_openai.calls(EDITS) if man.firstname in c.form["prompt"]] == grid_calls_of(fake_openai, man)
+    assert len(fake_openai.calls(EDITS)) == 3  # the woman's base and grid, the man's grid
     (generation,) = fake_openai.calls(GENERATIONS)
     assert man.firstname in generation.json["prompt"]
 
@@ -222,7 +242,7 @@ def test_a_face_refused_by_moderation_is_swapped_for_another_and_the_task_comple
     run_inline(task)
 
     assert_task_stored_completely(task, s3_bucket)
-    refused, accepted = base_calls(fake_openai)
+    refused, accepted = base_calls(fake_openai, s3_bucket)
     every_face = faces["f"] | faces["m"]
     assert refused.files[0] in every_face and accepted.files[0] in every_face
     assert refused.files[0] != accepted.files[0]
@@ -241,7 +261,7 @@ def test_when_every_face_tried_is_refused_the_persona_fails_with_the_reason(fake
     assert task.status == GenerationTask.Status.FAILED
     assert "3 reference face(s) in a row were refused" in task.error_log
     assert task.results.get().full_name in task.error_log
-    sent = [call.files[0] for call in base_calls(fake_openai)]
+    sent = [call.files[0] for call in base_calls(fake_openai, s3_bucket)]
     assert len(sent) == 3 and len(set(sent)) == 3  # three different faces, none tried twice
     assert fake_openai.calls(GENERATIONS) == []  # no silent fallback to a text-only base
 
@@ -268,7 +288,7 @@ def test_the_face_listing_is_cached_between_tasks_until_it_expires(fake_openai, 
     run_inline(third)
     assert_completed(third, s3_bucket)
     assert len(fake_openai.calls(GENERATIONS)) == 2
-    assert base_call_of(fake_openai, third.results.get(gender="m")).files[0] == new_face
+    assert base_call_of(fake_openai, s3_bucket, third.results.get(gender="m")).files[0] == new_face
 
 
 def test_faces_imported_with_the_command_are_used_at_once(fake_openai, s3_bucket, tmp_path):
@@ -284,4 +304,4 @@ def test_faces_imported_with_the_command_are_used_at_once(fake_openai, s3_bucket
     assert_completed(task, s3_bucket)
     assert len(fake_openai.calls(GENERATIONS)) == 1
     male_faces = set(stored_faces(s3_bucket, "m").values())
-    assert base_call_of(fake_openai, task.results.get(gender="m")).files[0] in male_faces
+    assert base_call_of(fake_openai, s3_bucket, task.results.get(gender="m")).files[0] in male_faces

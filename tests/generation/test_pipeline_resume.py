@@ -1,25 +1,27 @@
 """Resuming work: retrying a task from what is saved, running a unit twice, units whose worker died,
-the stall sweep and cancelling. Everything runs in this process against the loopback servers."""
+the sweep and cancelling. Everything runs in this process against the loopback servers."""
 
 from __future__ import annotations
 
 import io
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from generation.jobs import sweep_stalled_tasks
+from generation.jobs import sweep
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
-from generation.pipeline import units
+from generation.pipeline import lifecycle
+from generation.pipeline.lifecycle import Lease
 from generation.pipeline.personas import run_batch
-from generation.pipeline.stages import run_inline, run_unit, start_task
+from generation.pipeline.stages import run_inline, run_unit
 from generation.services import cancel_task, retry_task
-from tests.factories import make_result, make_task, make_user
+from testkit.factories import make_result, make_task, make_user
 from tests.generation.helpers import assert_task_stored_completely, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,17 +47,17 @@ def bucket_objects(bucket, prefix: str = "avatars/") -> dict[str, tuple[str, obj
 @contextmanager
 def inline():
     """As `generate --sync` runs: units are queued in the database only, nothing goes to the broker."""
-    token = units.inline.set(True)
+    token = lifecycle.inline.set(True)
     try:
         yield
     finally:
-        units.inline.reset(token)
+        lifecycle.inline.reset(token)
 
 
 def run_data_stage(task: GenerationTask) -> None:
     """Plan the task and run its batches, leaving its images units waiting."""
     with inline():
-        start_task(task.pk)
+        lifecycle.start(task.pk)
         for unit in task.units.filter(kind=Kind.BATCH):
             run_unit(unit.pk)
     task.refresh_from_db()
@@ -63,7 +65,18 @@ def run_data_stage(task: GenerationTask) -> None:
 
 
 def age(task: GenerationTask, minutes: int) -> None:
+    """No progress for `minutes` (what `is_stalled` compares with STALL_MINUTES)."""
     GenerationTask.objects.filter(pk=task.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes))
+
+
+def past_one_lease() -> datetime:
+    """A moment longer than one unit lease ago: what the sweep takes for lost."""
+    return timezone.now() - timedelta(seconds=settings.UNIT_LEASE_SECONDS + 1)
+
+
+def quiet_past_one_lease(task: GenerationTask) -> None:
+    """The task has not moved for longer than a lease (the sweep moves such a task on)."""
+    GenerationTask.objects.filter(pk=task.pk).update(updated_at=past_one_lease())
 
 
 # --- retry_task ---------------------------------------------------------------------------------------------
@@ -85,6 +98,9 @@ def test_retrying_a_task_whose_images_all_failed_repeats_no_paid_call_that_succe
     assert retry_task(task) == 3
     task.refresh_from_db()
     assert task.status == GenerationTask.Status.GENERATING_IMAGES and task.completed_at is None
+    # The tries already made stay counted; the retry grants UNIT_MAX_ATTEMPTS more.
+    images_units = task.units.filter(kind=Kind.IMAGES)
+    assert {(u.attempts, u.attempt_limit) for u in images_units} == {(1, 1 + settings.UNIT_MAX_ATTEMPTS)}
     run_inline(task)
 
     assert_task_stored_completely(task, s3_bucket)
@@ -106,7 +122,7 @@ def test_retrying_a_partly_failed_task_only_makes_the_missing_images(fake_openai
     assert task.status == GenerationTask.Status.COMPLETED
     first, second, third = task.results.order_by("id")
     assert first.images is None and second.images is None and len(third.images) == 4
-    done_files = bucket_objects(s3_bucket, f"avatars/{task.task_id}/{third.pk}/")
+    done_files = bucket_objects(s3_bucket, f"avatars/{task.task_code}/{third.pk}/")
     assert len(done_files) == 5
     before = counts(fake_openai)
 
@@ -115,7 +131,7 @@ def test_retrying_a_partly_failed_task_only_makes_the_missing_images(fake_openai
 
     assert_task_stored_completely(task, s3_bucket)
     assert counts(fake_openai) == {CHAT: before[CHAT], GENERATIONS: before[GENERATIONS], EDITS: before[EDITS] + 2}
-    assert bucket_objects(s3_bucket, f"avatars/{task.task_id}/{third.pk}/") == done_files
+    assert bucket_objects(s3_bucket, f"avatars/{task.task_code}/{third.pk}/") == done_files
     third.refresh_from_db()
     assert len(third.images) == 4
 
@@ -163,9 +179,9 @@ def test_the_retry_task_command_reports_what_it_requeued(fake_openai, s3_bucket,
     OrmQ.objects.all().delete()
 
     out = io.StringIO()
-    call_command("retry_task", task.task_id.upper(), stdout=out)
+    call_command("retry_task", task.task_code.upper(), stdout=out)
 
-    assert out.getvalue().strip() == f"Task {task.task_id}: 2 unit(s) queued again."
+    assert out.getvalue().strip() == f"Task {task.task_code}: 2 unit(s) queued again."
     images_units = task.units.filter(kind=Kind.IMAGES)
     assert {u.state for u in images_units} == {State.QUEUED}
     jobs = sorted(q.task["args"] for q in OrmQ.objects.all())
@@ -182,18 +198,19 @@ def test_the_retry_task_command_refuses_a_running_task_but_takes_a_stalled_one(s
         task=task, kind=Kind.BATCH, number=1, size=2, state=State.RUNNING, attempts=1, lease_until=expired
     )
 
-    with pytest.raises(CommandError, match=f"Task {task.task_id} is still running; it can be retried once"):
-        call_command("retry_task", task.task_id, stdout=io.StringIO())
+    with pytest.raises(CommandError, match=f"Task {task.task_code} is still running; it can be retried once"):
+        call_command("retry_task", task.task_code, stdout=io.StringIO())
     unit.refresh_from_db()
     task.refresh_from_db()
     assert unit.state == State.RUNNING and task.error_log is None
 
-    age(task, minutes=11)
+    age(task, minutes=11)  # no progress for STALL_MINUTES, and no live lease: stalled
     out = io.StringIO()
-    call_command("retry_task", task.task_id, stdout=out)
-    assert f"Task {task.task_id}: 1 unit(s) queued again." in out.getvalue()
+    call_command("retry_task", task.task_code, stdout=out)
+    assert f"Task {task.task_code}: 1 unit(s) queued again." in out.getvalue()
     unit.refresh_from_db()
-    assert (unit.state, unit.attempts) == (State.QUEUED, 0)
+    # Queued again with its try kept counted and UNIT_MAX_ATTEMPTS more granted.
+    assert (unit.state, unit.attempts, unit.attempt_limit) == (State.QUEUED, 1, 1 + settings.UNIT_MAX_ATTEMPTS)
 
     with pytest.raises(CommandError, match="No task zzzzzzzz"):
         call_command("retry_task", "zzzzzzzz", stdout=io.StringIO())
@@ -205,11 +222,12 @@ def test_the_retry_task_command_refuses_a_running_task_but_takes_a_stalled_one(s
 def test_running_a_batch_twice_saves_its_personas_once(fake_openai, s3_bucket):
     task = submit(number_to_generate=3)
     with inline():
-        start_task(task.pk)
-    unit = PipelineUnit.objects.select_related("task").get(task=task, kind=Kind.BATCH)
+        lifecycle.start(task.pk)
+    unit = lifecycle.claim(task.units.get(kind=Kind.BATCH).pk)
+    lease = Lease(unit)  # held, but no heartbeat needed for two quick runs
 
-    assert run_batch(unit) == ""
-    assert run_batch(unit) == ""
+    assert run_batch(unit, lease) == ""
+    assert run_batch(unit, lease) == ""
 
     assert task.results.count() == 3
     assert len(fake_openai.calls(CHAT)) == 1
@@ -228,7 +246,7 @@ def test_running_finished_units_again_changes_nothing(fake_openai, s3_bucket):
         run_unit(unit["id"])
         batch = PipelineUnit.objects.select_related("task").get(pk=unit["id"])
         if batch.kind == Kind.BATCH:
-            run_batch(batch)
+            assert run_batch(batch, Lease(batch)) == ""  # already full: nothing asked, nothing saved
 
     assert bucket_objects(s3_bucket) == files
     assert list(GenerationResult.objects.filter(task=task).order_by("id").values()) == rows
@@ -317,62 +335,65 @@ def test_a_unit_whose_worker_died_before_the_last_try_is_run_again(fake_openai, 
     assert_task_stored_completely(task, s3_bucket)
 
 
-# --- The stall sweep ------------------------------------------------------------------------------------------
+# --- The sweep ------------------------------------------------------------------------------------------------
 
 
-def test_the_sweep_requeues_a_stalled_task_s_lost_unit_and_leaves_healthy_tasks_alone(settings):
-    settings.STALL_MINUTES = 10
-    expired = timezone.now() - timedelta(minutes=1)
-
-    def images_task() -> tuple[GenerationTask, PipelineUnit]:
+def test_the_sweep_requeues_a_unit_whose_lease_ran_out_and_leaves_live_leases_and_young_tasks_alone():
+    def images_task(lease_until) -> tuple[GenerationTask, PipelineUnit]:
         task = make_task(status=GenerationTask.Status.GENERATING_IMAGES, number_to_generate=1)
         result = make_result(task, images=None)
         unit = PipelineUnit.objects.create(task=task, kind=Kind.IMAGES, number=result.pk, result=result)
-        PipelineUnit.objects.filter(pk=unit.pk).update(state=State.RUNNING, attempts=1, lease_until=expired)
+        PipelineUnit.objects.filter(pk=unit.pk).update(
+            state=State.RUNNING, attempts=1, lease_token=1, lease_until=lease_until
+        )
         unit.refresh_from_db()
         return task, unit
 
-    stalled, lost_unit = images_task()
-    healthy, busy_unit = images_task()
-    age(stalled, minutes=11)
+    _, lost_unit = images_task(timezone.now() - timedelta(seconds=1))  # its worker died: no heartbeat
+    _, busy_unit = images_task(timezone.now() + timedelta(seconds=settings.UNIT_LEASE_SECONDS))  # heartbeating
     forgotten = make_task()  # pending, its start job lost
-    GenerationTask.objects.filter(pk=forgotten.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    GenerationTask.objects.filter(pk=forgotten.pk).update(
+        created_at=timezone.now() - timedelta(seconds=2 * settings.UNIT_LEASE_SECONDS + 1)
+    )
+    just_submitted = make_task()  # pending, its start job still on its way
     OrmQ.objects.all().delete()
 
-    assert sweep_stalled_tasks() == 1
+    assert lifecycle.sweep() == lifecycle.SweepReport(expired=1, resent=0, started=1)
 
     lost_unit.refresh_from_db()
     assert lost_unit.state == State.QUEUED and lost_unit.lease_until is None and lost_unit.queued_at is not None
+    assert lost_unit.attempts == 1  # the death counts as a try; the sweep grants none
+    assert lost_unit.note == "the worker stopped mid-run (its lease ran out)"
     busy_unit.refresh_from_db()
-    assert busy_unit.state == State.RUNNING and busy_unit.lease_until == expired
-    stalled.refresh_from_db()
-    assert stalled.updated_at > timezone.now() - timedelta(minutes=1)  # progress recorded: not swept every minute
+    assert (busy_unit.state, busy_unit.lease_token) == (State.RUNNING, 1)
     jobs = [(q.task["func"], q.task["args"]) for q in OrmQ.objects.all()]
-    assert ("generation.jobs.run_unit", (lost_unit.pk,)) in jobs
-    assert ("generation.jobs.run_unit", (busy_unit.pk,)) not in jobs
+    assert (lifecycle.RUN_UNIT_JOB, (lost_unit.pk,)) in jobs
+    assert (lifecycle.RUN_UNIT_JOB, (busy_unit.pk,)) not in jobs
     forgotten.refresh_from_db()
     assert forgotten.status == GenerationTask.Status.GENERATING_DATA
+    just_submitted.refresh_from_db()
+    assert just_submitted.status == GenerationTask.Status.PENDING
 
-    assert sweep_stalled_tasks() == 0  # the task is no longer stale
+    OrmQ.objects.all().delete()
+    assert sweep() == 0  # the requeued unit's job was just sent: not sent again before a lease has passed
+    assert OrmQ.objects.count() == 0
 
 
-def test_the_sweep_ends_a_stalled_task_whose_units_all_finished_but_whose_end_was_lost(
-    fake_openai, s3_bucket, settings
-):
+def test_the_sweep_ends_a_quiet_task_whose_units_all_finished_but_whose_end_was_lost(fake_openai, s3_bucket):
     """The worker that finished the last unit died before moving the task on (the unit's end and
     the task's advance are two transactions): nothing is left to requeue, the task must still end."""
-    settings.STALL_MINUTES = 10
     task = submit(number_to_generate=2)
     run_inline(task)
-    GenerationTask.objects.filter(pk=task.pk).update(
-        status=GenerationTask.Status.GENERATING_IMAGES,
-        completed_at=None,
-        updated_at=timezone.now() - timedelta(minutes=11),
-    )
+    GenerationTask.objects.filter(pk=task.pk).update(status=GenerationTask.Status.GENERATING_IMAGES, completed_at=None)
     assert not task.units.filter(state__in=PipelineUnit.OPEN_STATES).exists()
     calls = counts(fake_openai)
 
-    assert sweep_stalled_tasks() == 0
+    assert sweep() == 0
+    task.refresh_from_db()
+    assert task.status == GenerationTask.Status.GENERATING_IMAGES  # moved within the lease: left to its worker
+
+    quiet_past_one_lease(task)
+    assert sweep() == 0  # nothing to requeue or start: only the task's end
 
     assert_task_stored_completely(task, s3_bucket)
     task.refresh_from_db()
@@ -380,16 +401,15 @@ def test_the_sweep_ends_a_stalled_task_whose_units_all_finished_but_whose_end_wa
     assert counts(fake_openai) == calls
 
 
-def test_the_sweep_starts_the_images_stage_of_a_task_whose_data_stage_end_was_lost(fake_openai, s3_bucket, settings):
-    settings.STALL_MINUTES = 10
+def test_the_sweep_starts_the_images_stage_of_a_task_whose_data_stage_end_was_lost(fake_openai, s3_bucket):
     task = submit(number_to_generate=2)
     run_data_stage(task)
     task.units.filter(kind=Kind.IMAGES).delete()
-    age(task, minutes=11)
     GenerationTask.objects.filter(pk=task.pk).update(status=GenerationTask.Status.GENERATING_DATA)
+    quiet_past_one_lease(task)
     OrmQ.objects.all().delete()
 
-    sweep_stalled_tasks()
+    sweep()
 
     task.refresh_from_db()
     assert task.status == GenerationTask.Status.GENERATING_IMAGES

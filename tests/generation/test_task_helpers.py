@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError
 
 from generation.models import GenerationTask
-from tests.factories import make_task
+from testkit.factories import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_generate_task_id_returns_eight_lowercase_hex_characters():
 
 def test_generate_task_id_draws_again_when_the_candidate_is_already_taken(monkeypatch):
     existing = make_task()
-    taken, fresh = uuid.UUID(existing.task_id + "0" * 24), uuid.UUID("abcdef12" + "0" * 24)
+    taken, fresh = uuid.UUID(existing.task_code + "0" * 24), uuid.UUID("abcdef12" + "0" * 24)
     draws = iter([taken, fresh])
     monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
     assert GenerationTask.generate_task_id() == "abcdef12"
@@ -25,7 +25,7 @@ def test_generate_task_id_draws_again_when_the_candidate_is_already_taken(monkey
 def test_task_ids_are_unique_in_the_database():
     task = make_task()
     with pytest.raises(IntegrityError):
-        make_task(task_id=task.task_id)
+        make_task(task_code=task.task_code)
 
 
 def test_a_new_task_is_pending_with_its_timestamps_set():

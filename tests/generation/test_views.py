@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generation.models import GenerationTask, PipelineUnit
-from tests.factories import make_result, make_superuser, make_task, make_user
+from testkit.factories import make_result, make_superuser, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, name):
 @pytest.mark.parametrize("name", TASK_PAGES)
 def test_anonymous_visitors_are_sent_to_sign_in_from_task_pages(client, name):
     task = make_task()
-    response = client.get(reverse(name, args=[task.task_id]))
+    response = client.get(reverse(name, args=[task.task_code]))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
@@ -58,13 +58,13 @@ def test_a_signed_in_non_staff_user_gets_a_clear_403(client):
 @pytest.mark.parametrize("name", TASK_PAGES)
 def test_another_users_task_is_a_404_on_every_page(client, staff, name):
     task = make_task(user=make_user())
-    assert client.get(reverse(name, args=[task.task_id])).status_code == 404
+    assert client.get(reverse(name, args=[task.task_code])).status_code == 404
 
 
 @pytest.mark.parametrize("name", TASK_ACTIONS)
 def test_another_users_task_is_a_404_for_every_action(client, staff, name):
     task = make_task(user=make_user())
-    assert client.post(reverse(name, args=[task.task_id])).status_code == 404
+    assert client.post(reverse(name, args=[task.task_code])).status_code == 404
     assert GenerationTask.objects.filter(pk=task.pk).exists()
 
 
@@ -73,8 +73,8 @@ def test_a_superuser_sees_everyones_tasks_with_their_owner(client):
     task = make_task(user=owner)
     client.force_login(make_superuser())
     listing = client.get(reverse("task_list")).content.decode()
-    assert task.task_id in listing and "owner@example.com" in listing
-    assert client.get(reverse("task_detail", args=[task.task_id])).status_code == 200
+    assert task.task_code in listing and "owner@example.com" in listing
+    assert client.get(reverse("task_detail", args=[task.task_code])).status_code == 200
 
 
 def test_the_task_list_shows_only_my_tasks_newest_first(client, staff):
@@ -111,7 +111,7 @@ def test_the_task_list_runs_the_same_number_of_queries_for_1_and_25_tasks(client
 def test_the_task_page_runs_the_same_number_of_queries_for_1_and_24_personas(client, staff):
     task = make_task(user=staff, number_to_generate=24)
     make_result(task)
-    url = reverse("task_detail", args=[task.task_id])
+    url = reverse("task_detail", args=[task.task_code])
     client.get(url)
     with CaptureQueriesContext(connection) as one:
         client.get(url)
@@ -132,7 +132,7 @@ def test_the_new_task_form_preselects_my_last_language(client, staff):
 def test_submitting_the_form_creates_a_task_and_opens_its_page(client, staff):
     response = client.post(reverse("task_new"), new_task_data())
     task = GenerationTask.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("task_detail", args=[task.task_id])
+    assert response.status_code == 302 and response["Location"] == reverse("task_detail", args=[task.task_code])
     assert (task.user, task.number_to_generate, task.images_per_persona) == (staff, 6, 4)
 
 
@@ -178,7 +178,7 @@ def test_the_progress_endpoint_reports_counts_and_state(client, staff):
     task = make_task(user=staff, number_to_generate=3, status="generating-images")
     make_result(task)
     make_result(task, images=None)
-    data = client.get(reverse("task_progress", args=[task.task_id])).json()
+    data = client.get(reverse("task_progress", args=[task.task_code])).json()
     assert data | {"duration": "x"} == {
         "duration_label": "Elapsed",
         "women": 2,
@@ -200,21 +200,21 @@ def test_the_task_page_summarises_genders_failures_and_the_error_log(client, sta
     result = make_result(task, gender="m", images=None)
     PipelineUnit.objects.create(task=task, kind="images", number=result.pk, result=result, state="failed",
                                 note="The API failed (500)")  # fmt: skip
-    html = client.get(reverse("task_detail", args=[task.task_id])).content.decode()
+    html = client.get(reverse("task_detail", args=[task.task_code])).content.decode()
     assert "1 / 1" in html  # women / men
     assert "The API failed (500)" in html and "images of X failed" in html
 
 
 def test_retry_is_refused_for_a_running_task_with_a_clear_message(client, staff):
     task = make_task(user=staff, status="generating-data")
-    response = client.post(reverse("task_retry", args=[task.task_id]), follow=True)
+    response = client.post(reverse("task_retry", args=[task.task_code]), follow=True)
     assert "is still running" in response.content.decode()
 
 
 def test_cancel_ends_a_running_task_failed_with_who_cancelled_it(client, staff):
     task = make_task(user=staff, status="generating-images")
     PipelineUnit.objects.create(task=task, kind="batch", number=1, size=5)
-    client.post(reverse("task_cancel", args=[task.task_id]))
+    client.post(reverse("task_cancel", args=[task.task_code]))
     task.refresh_from_db()
     assert task.status == "failed" and "Cancelled by staff@example.com" in task.error_log
     assert task.units.get().state == "failed"
@@ -222,19 +222,19 @@ def test_cancel_ends_a_running_task_failed_with_who_cancelled_it(client, staff):
 
 def test_actions_need_a_post(client, staff):
     task = make_task(user=staff, status="failed")
-    assert client.get(reverse("task_retry", args=[task.task_id])).status_code == 405
-    assert client.get(reverse("task_cancel", args=[task.task_id])).status_code == 405
+    assert client.get(reverse("task_retry", args=[task.task_code])).status_code == 405
+    assert client.get(reverse("task_cancel", args=[task.task_code])).status_code == 405
 
 
 def test_delete_asks_first_then_removes_the_task_its_results_and_their_files(client, staff, settings):
     task = make_task(user=staff)
     make_result(task)
-    folder = settings.MEDIA_ROOT / "avatars" / task.task_id / "1"
+    folder = settings.MEDIA_ROOT / "avatars" / task.task_code / "1"
     folder.mkdir(parents=True)
     (folder / "base.png").write_bytes(b"png")
-    confirm = client.get(reverse("task_delete", args=[task.task_id]))
+    confirm = client.get(reverse("task_delete", args=[task.task_code]))
     assert "cannot be undone" in confirm.content.decode()
-    response = client.post(reverse("task_delete", args=[task.task_id]), follow=True)
+    response = client.post(reverse("task_delete", args=[task.task_code]), follow=True)
     assert "deleted, with its personas and 1 file(s)" in response.content.decode()
     assert not GenerationTask.objects.filter(pk=task.pk).exists()
     assert not (folder / "base.png").exists()

@@ -10,9 +10,9 @@ from django.db import connection
 from moto.server import ThreadedMotoServer
 
 from generation.models import GenerationTask
+from testkit.servers import new_bucket, wait_until
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import assert_task_stored_completely, submit
-from tests.servers import new_bucket, wait_until
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +43,7 @@ def test_a_task_completes_with_no_lost_or_duplicate_rows_when_postgresql_restart
 ):
     fake_openai.image_latency = 0.8
     settings.PERSONAS_PER_BATCH = 2
-    start_cluster(Q_TIMEOUT="8", Q_RETRY="12", PERSONAS_PER_BATCH="2", UNIT_RETRY_DELAY="1")
+    start_cluster(PERSONAS_PER_BATCH="2", UNIT_RETRY_DELAY="1")
     task = submit(number_to_generate=6, images_per_persona=4)
     wait_until(lambda: task_state(task).results.filter(images__isnull=False).exists(), 60, message="first images")
     connection.close()

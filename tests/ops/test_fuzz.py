@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from generation.exports import spreadsheet_safe
 from generation.languages import BIO_LANGUAGES
 from generation.models import GenerationResult, GenerationTask
-from tests.factories import make_result, make_task, make_user
+from testkit.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def test_the_task_form_never_fails_and_redirects_only_for_a_task_it_made(staff, 
     if response.status_code == 302:
         assert GenerationTask.objects.count() == before + 1
         task = GenerationTask.objects.latest("id")
-        assert response["Location"] == f"/tasks/{task.task_id}/"
+        assert response["Location"] == f"/tasks/{task.task_code}/"
         assert task.user == staff
         assert task.persona_description == received["persona_description"].strip()
         assert task.bio_language == received["bio_language"]
@@ -233,7 +233,7 @@ def test_the_task_form_never_fails_and_redirects_only_for_a_task_it_made(staff, 
 def test_a_description_with_markup_is_stored_as_typed_and_shown_escaped(staff, before, payload, after):
     reader = signed_in(staff)  # no flash messages: the task page keeps the same markup as a harmless one
     harmless = make_task(user=staff, persona_description="Plain text")
-    baseline = reader.get(f"/tasks/{harmless.task_id}/").content.decode()
+    baseline = reader.get(f"/tasks/{harmless.task_code}/").content.decode()
     typed = before + payload + after
 
     response, _ = post_form(
@@ -252,7 +252,7 @@ def test_a_description_with_markup_is_stored_as_typed_and_shown_escaped(staff, b
     task = GenerationTask.objects.latest("id")
     stored = task.persona_description
     assert stored == typed.strip()
-    page = reader.get(f"/tasks/{task.task_id}/").content.decode()
+    page = reader.get(f"/tasks/{task.task_code}/").content.decode()
     assert_shown_escaped(page, stored, baseline)
     assert_no_markup_from(page, [stored])
     # Same template, same task state: only escaped text was added, never a tag.
@@ -300,9 +300,9 @@ def test_task_paths_answer_404_for_unknown_ids_and_never_fail(staff, task_id, en
     if task_id == MINE:
         task = make_task(user=staff, number_to_generate=3)
         make_result(task, firstname="<script>alert(1)</script>", bio_x='"><img src=x onerror=alert(1)>')
-        ident = task.task_id
+        ident = task.task_code
     elif task_id == THEIRS:
-        ident = make_task(user=make_user(is_staff=True)).task_id
+        ident = make_task(user=make_user(is_staff=True)).task_code
     else:
         ident = task_id
     path = "/tasks/" + pattern.format(quote(ident, safe=""))
@@ -350,7 +350,7 @@ def many_tasks(staff):
 def test_status_and_page_values_never_fail(staff, many_tasks, status, page, on_task_page):
     client = signed_in(staff)
     query = {name: value for name, value in [("status", status), ("page", page)] if value is not None}
-    path = f"/tasks/{many_tasks.task_id}/" if on_task_page else "/tasks/"
+    path = f"/tasks/{many_tasks.task_code}/" if on_task_page else "/tasks/"
 
     response = client.get(path + "?" + urlencode(query))
 
@@ -455,14 +455,14 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
     for n, person in enumerate(people, 1):
         fields = dict(person)
         has_base, count = fields.pop("has_base"), fields.pop("image_count")
-        folder = f"https://cdn.example.com/avatars/{task.task_id}/{n}"
+        folder = f"https://cdn.example.com/avatars/{task.task_code}/{n}"
         fields["base_image_url"] = f"{folder}/base.png" if has_base else None
         fields["images"] = [f"{folder}/{i}.jpg" for i in range(1, count + 1)] or None
         results.append(make_result(task, n, **fields))
 
-    csv_response = client.get(f"/tasks/{task.task_id}/export.csv")
-    json_response = client.get(f"/tasks/{task.task_id}/export.json")
-    zip_response = client.get(f"/tasks/{task.task_id}/export.zip")
+    csv_response = client.get(f"/tasks/{task.task_code}/export.csv")
+    json_response = client.get(f"/tasks/{task.task_code}/export.json")
+    zip_response = client.get(f"/tasks/{task.task_code}/export.zip")
     assert (csv_response.status_code, json_response.status_code, zip_response.status_code) == (200, 200, 200)
     csv_body, json_body, zip_body = body_of(csv_response), body_of(json_response), body_of(zip_response)
 
@@ -476,7 +476,7 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
 
     check_zip(zip_body, results, csv_body, json_body)
 
-    page = client.get(f"/tasks/{task.task_id}/").content.decode()
+    page = client.get(f"/tasks/{task.task_code}/").content.decode()
     texts = [task.persona_description] + [r.full_name for r in results]
     texts += [bio for r in results for _, bio in r.bios]
     for text in texts:
@@ -496,7 +496,7 @@ def test_zip_folders_stay_distinct_when_a_name_matches_another_personas_fallback
     second = make_result(task, firstname="X", lastname="")
     GenerationResult.objects.filter(pk=clash.pk).update(lastname=str(second.pk))
     clash.refresh_from_db()
-    response = client.get(f"/tasks/{task.task_id}/export.zip")
-    csv_body = body_of(client.get(f"/tasks/{task.task_id}/export.csv"))
-    json_body = body_of(client.get(f"/tasks/{task.task_id}/export.json"))
+    response = client.get(f"/tasks/{task.task_code}/export.zip")
+    csv_body = body_of(client.get(f"/tasks/{task.task_code}/export.csv"))
+    json_body = body_of(client.get(f"/tasks/{task.task_code}/export.json"))
     check_zip(body_of(response), [first, clash, second], csv_body, json_body)

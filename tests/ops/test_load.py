@@ -40,8 +40,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GenerationResult, GenerationTask
+from testkit.servers import ROOT, database_url
 from tests.conftest import requires_postgresql
-from tests.servers import ROOT, database_url
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -140,7 +140,7 @@ def seed() -> list[tuple[str, list[str]]]:
     ended = timezone.now() - timedelta(minutes=5)
     tasks = GenerationTask.objects.bulk_create(
         GenerationTask(
-            task_id=uuid.uuid4().hex[:8],
+            task_code=uuid.uuid4().hex[:8],
             user=user,
             persona_description=f"Load-test personas {n}: night-shift nurses in Porto who run marathons",
             bio_language="Portuguese",
@@ -163,15 +163,15 @@ def seed() -> list[tuple[str, list[str]]]:
             bio_instagram="🏃‍♀️ Porto · 42 km · café",
             bio_x="Turnos, treinos e francesinhas.",
             bio_tiktok="Um dia na vida de uma enfermeira que corre.",
-            base_image_url=f"https://cdn.example.com/avatars/{task.task_id}/{n}/base.png",
-            images=[f"https://cdn.example.com/avatars/{task.task_id}/{n}/{i}.jpg" for i in range(1, 5)],
+            base_image_url=f"https://cdn.example.com/avatars/{task.task_code}/{n}/base.png",
+            images=[f"https://cdn.example.com/avatars/{task.task_code}/{n}/{i}.jpg" for i in range(1, 5)],
         )
         for task in tasks
         for n in range(RESULTS_PER_TASK)
     )
     ids = defaultdict(list)
     for task in tasks:
-        ids[task.user_id].append(task.task_id)
+        ids[task.user_id].append(task.task_code)
     return [(user.email, ids[user.pk]) for user in users]
 
 
@@ -216,8 +216,8 @@ class Recorder:
 class Operator:
     """One staff user in a browser: its own cookie jar, no proxy, redirects not followed."""
 
-    def __init__(self, base: str, email: str, task_ids: list[str], recorder: Recorder, seed: int) -> None:
-        self.base, self.email, self.task_ids, self.recorder = base, email, list(task_ids), recorder
+    def __init__(self, base: str, email: str, task_codes: list[str], recorder: Recorder, seed: int) -> None:
+        self.base, self.email, self.task_codes, self.recorder = base, email, list(task_codes), recorder
         self.random = random.Random(seed)
         self.opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}),
@@ -268,11 +268,11 @@ class Operator:
             if status == 200 and b"Your tasks" not in body:
                 self.recorder.fail("task list", "the list page is not the signed-in task list")
         elif action == "task page":
-            task_id = self.random.choice(self.task_ids)
-            self.call("task page", f"/tasks/{task_id}/", 200)
+            task_code = self.random.choice(self.task_codes)
+            self.call("task page", f"/tasks/{task_code}/", 200)
         elif action == "progress":
-            task_id = self.random.choice(self.task_ids)
-            status, _, body = self.call("progress", f"/tasks/{task_id}/progress/", 200)
+            task_code = self.random.choice(self.task_codes)
+            status, _, body = self.call("progress", f"/tasks/{task_code}/progress/", 200)
             if status == 200 and "status" not in json.loads(body):
                 self.recorder.fail("progress", "progress JSON without a status")
         else:
@@ -296,7 +296,7 @@ class Operator:
         if status == 302:
             made = re.fullmatch(r"/tasks/([0-9a-f]{8})/", headers["Location"])
             if made:
-                self.task_ids.append(made.group(1))
+                self.task_codes.append(made.group(1))
             else:
                 self.recorder.fail("submit task", f"submitted but sent to {headers['Location']}")
 

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        self.stdout.write(f"Task {task.task_id}: {count} persona(s) x {images} images, bios in {language}.")
+        self.stdout.write(f"Task {task.task_code}: {count} persona(s) x {images} images, bios in {language}.")
         if sync:
             run_inline(task)
         elif wait:
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         if task.error_log:
             self.stdout.write("Log:\n  " + task.error_log.replace("\n", "\n  "))
         location = settings.STORAGES["default"]["OPTIONS"].get("bucket_name") or settings.MEDIA_ROOT
-        self.stdout.write(f"Images: {location}/avatars/{task.task_id}/")
+        self.stdout.write(f"Images: {location}/avatars/{task.task_code}/")
         for result in task.results.all()[:10]:
             self.stdout.write(f"  {result.full_name} ({result.gender}): {result.base_image_url}")
             for url in result.images or []:

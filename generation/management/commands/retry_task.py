@@ -9,14 +9,14 @@ class Command(BaseCommand):
     help = "Resume a failed or stalled task from what is saved (paid calls that succeeded are not repeated)."
 
     def add_arguments(self, parser):
-        parser.add_argument("task_id", help="The task's 8-character id.")
+        parser.add_argument("task_code", help="The task's 8-character id.")
 
-    def handle(self, *args, task_id, **options):
-        task = GenerationTask.objects.filter(task_id=task_id.strip().lower()).first()
+    def handle(self, *args, task_code, **options):
+        task = GenerationTask.objects.filter(task_code=task_code.strip().lower()).first()
         if task is None:
-            raise CommandError(f"No task {task_id}.")
+            raise CommandError(f"No task {task_code}.")
         try:
             count = retry_task(task)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        self.stdout.write(f"Task {task.task_id}: {count} unit(s) queued again.")
+        self.stdout.write(f"Task {task.task_code}: {count} unit(s) queued again.")

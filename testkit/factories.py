@@ -41,7 +41,7 @@ def make_result(task: GenerationTask, n: int | None = None, **fields) -> Generat
         "bio_instagram": "🚴 Lyon · café · col du Galibier",
         "bio_x": "Je parle vélo, pluie et pâtisseries.",
         "bio_tiktok": "Mes sorties vélo en 60 s 🚲",
-        "base_image_url": f"https://cdn.example.com/avatars/{task.task_id}/{n}/base.png",
-        "images": [f"https://cdn.example.com/avatars/{task.task_id}/{n}/{i}.jpg" for i in range(1, 5)],
+        "base_image_url": f"https://cdn.example.com/avatars/{task.task_code}/{n}/base.png",
+        "images": [f"https://cdn.example.com/avatars/{task.task_code}/{n}/{i}.jpg" for i in range(1, 5)],
     } | fields
     return GenerationResult.objects.create(task=task, **values)

@@ -5,7 +5,7 @@ It speaks enough of the OpenAI wire format that the real ``openai`` client works
 without network access or cost. Switches on :class:`FakeOpenAI` inject the faults the project must survive:
 HTTP errors, refusals, malformed JSON, short answers, dropped connections, rate limits and latency.
 
-Standalone: ``python -m tests.fake_openai --port 8123 [--chat-latency 0.5] [--image-latency 1.0]
+Standalone: ``python -m testkit.fake_openai --port 8123 [--chat-latency 0.5] [--image-latency 1.0]
 [--images-per-minute N]`` serves until Ctrl-C.
 """
 
@@ -44,9 +44,6 @@ RATE_WINDOW_SECONDS = 60.0
 REFUSAL_TEXT = "I can't help with that."
 MALFORMED_CHAT_CONTENT = '{"personas": [ {"firstname": '
 
-COUNT_RE = re.compile(r"COUNT:\s*(\d+)")
-LANGUAGE_RE = re.compile(r"LANGUAGE:\s*(.+)")
-GRID_RE = re.compile(r"GRID:\s*(\d+)\s*[xX×]\s*(\d+)")
 SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 FIRST_NAMES = {
@@ -100,6 +97,7 @@ class _Fault:
     message: str | None = None
     retry_after: float | None = None
     body: str | None = None
+    skip: int = 0
 
 
 @dataclass
@@ -133,12 +131,20 @@ def parse_size(value: Any) -> tuple[int, int] | None:
     return width, height
 
 
-def parse_grid(prompt: str) -> tuple[int, int]:
-    """``GRID: 2x4`` → (2 columns, 4 rows); 2x2 when absent."""
-    match = GRID_RE.search(prompt or "")
-    if not match:
-        return 2, 2
-    return max(1, min(int(match.group(1)), 16)), max(1, min(int(match.group(2)), 16))
+def grid_layout(size: tuple[int, int]) -> tuple[int, int]:
+    """The photo grid an edit of this size is drawn as, read from the request alone: a tall image is 2 columns by
+    4 rows, any other 2 by 2."""
+    width, height = size
+    return (2, 4) if height > width else (2, 2)
+
+
+def asked_count(payload: dict) -> int:
+    """How many personas a chat request asks for: the length its JSON schema fixes (``minItems`` of the
+    ``personas`` array); 5 when the request has no such schema."""
+    schema = ((payload.get("response_format") or {}).get("json_schema") or {}).get("schema") or {}
+    personas = (schema.get("properties") or {}).get("personas") or {}
+    count = personas.get("minItems", personas.get("maxItems"))
+    return count if isinstance(count, int) and count >= 0 else 5
 
 
 def _darker(colour: tuple[int, int, int], factor: float = 0.55) -> tuple[int, int, int]:
@@ -304,13 +310,16 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.drop:
             self.close_connection = True  # say nothing; the socket is closed after we return
             return
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client was killed mid-call (the worker tests do that)
+            self.close_connection = True
 
 
 class FakeOpenAI:
@@ -340,6 +349,7 @@ class FakeOpenAI:
         self._faults: list[_Fault] = []
         self._reject_all: tuple[int, str | None, str | None] | None = None
         self._chat_modes: deque[str] = deque()
+        self._delays: list[list] = []  # [path suffix, seconds, remaining]
         self._image_window: deque[float] = deque()
         self._person_counter = 0
         self._image_counter = 0
@@ -401,13 +411,31 @@ class FakeOpenAI:
         message: str | None = None,
         retry_after: float | None = None,
         body: str | None = None,
+        skip: int = 0,
     ) -> None:
-        """The next ``times`` matching requests answer ``status`` with an OpenAI error (or the raw ``body``)."""
+        """The next ``times`` matching requests answer ``status`` with an OpenAI error (or the raw ``body``); with
+        ``skip``, only after that many matching requests have passed this fault by."""
         fault = _Fault(
-            path_suffix, times, status=status, code=code, message=message, retry_after=retry_after, body=body
-        )
+            path_suffix, times, status=status, code=code, message=message, retry_after=retry_after, body=body,
+            skip=skip,
+        )  # fmt: skip
         with self._lock:
             self._faults.append(fault)
+
+    def delay_next(self, path_suffix: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` matching requests wait ``seconds`` before they are answered (a slow model)."""
+        with self._lock:
+            self._delays.append([path_suffix, seconds, times])
+
+    def _take_delay(self, path: str) -> float:
+        with self._lock:
+            for delay in self._delays:
+                if path.endswith(delay[0]):
+                    delay[2] -= 1
+                    if delay[2] <= 0:
+                        self._delays.remove(delay)
+                    return delay[1]
+        return 0.0
 
     def drop_next(self, path_suffix: str, times: int = 1) -> None:
         """The next ``times`` matching requests get their connection closed without any answer."""
@@ -438,6 +466,7 @@ class FakeOpenAI:
         """Forget queued faults, chat switches and ``reject_all_with``."""
         with self._lock:
             self._faults.clear()
+            self._delays.clear()
             self._chat_modes.clear()
             self._reject_all = None
 
@@ -474,6 +503,9 @@ class FakeOpenAI:
         with self._lock:
             for fault in self._faults:
                 if path.endswith(fault.suffix):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -510,6 +542,9 @@ class FakeOpenAI:
             reject = self._reject_all
         if reject is not None:
             return self._error(*reject)
+        delay = self._take_delay(path)
+        if delay:
+            time.sleep(delay)
         fault = self._take_fault(path)
         if fault is not None:
             if fault.drop:
@@ -533,7 +568,7 @@ class FakeOpenAI:
         fields = form or {}
         if not files:
             return self._error(400, None, "Missing required parameter: 'image'.")
-        return self._image(fields, grid="grid" in fields.get("prompt", "").lower())
+        return self._image(fields, grid=True)
 
     def _rate_limit(self) -> _Reply | None:
         """Sliding 60 s window over accepted image requests; past the limit answer 429 with Retry-After."""
@@ -562,11 +597,7 @@ class FakeOpenAI:
 
     def _chat(self, payload: dict) -> _Reply:
         time.sleep(self.chat_latency)
-        prompt = _last_user_text(payload.get("messages") or [])
-        count_match = COUNT_RE.search(prompt)
-        count = int(count_match.group(1)) if count_match else 5
-        language_match = LANGUAGE_RE.search(prompt)
-        language = language_match.group(1).strip() if language_match else None
+        count = asked_count(payload)
         with self._lock:
             mode = self._chat_modes.popleft() if self._chat_modes else None
 
@@ -578,7 +609,7 @@ class FakeOpenAI:
             content = MALFORMED_CHAT_CONTENT
         else:
             wanted = max(0, count - 1) if mode == "short" else count
-            content = json.dumps({"personas": [self._persona(language) for _ in range(wanted)]}, ensure_ascii=False)
+            content = json.dumps({"personas": [self._persona() for _ in range(wanted)]}, ensure_ascii=False)
 
         prompt_tokens = max(1, len(json.dumps(payload.get("messages") or [])) // 4)
         completion_tokens = max(1, len(content or refusal or "") // 4)
@@ -604,22 +635,21 @@ class FakeOpenAI:
         }
         return _Reply(200, json.dumps(answer).encode())
 
-    def _persona(self, language: str | None) -> dict[str, str]:
+    def _persona(self) -> dict[str, str]:
         """A persona whose (firstname, lastname) pair never repeats in this server's lifetime."""
         with self._lock:
             number = self._person_counter
             self._person_counter += 1
         gender = "f" if number % 2 == 0 else "m"
         firstname, lastname = unique_name(gender, number // 2)
-        suffix = f" Posts in {language}." if language else ""
         return {
             "firstname": firstname,
             "lastname": lastname,
             "gender": gender,
-            "bio_facebook": f"{firstname} shares family news and local events on Facebook.{suffix}",
-            "bio_instagram": f"Everyday snapshots by {firstname} on Instagram.{suffix}",
-            "bio_x": f"{firstname} {lastname} posts quick takes on X.{suffix}",
-            "bio_tiktok": f"Short TikTok clips from {firstname}'s daily life.{suffix}",
+            "bio_facebook": f"{firstname} shares family news and local events on Facebook.",
+            "bio_instagram": f"Everyday snapshots by {firstname} on Instagram.",
+            "bio_x": f"{firstname} {lastname} posts quick takes on X.",
+            "bio_tiktok": f"Short TikTok clips from {firstname}'s daily life.",
         }
 
     # -- images ----------------------------------------------------------------------------------------------
@@ -634,7 +664,7 @@ class FakeOpenAI:
             return self._error(400, "invalid_value", f"Invalid value for 'n': {params.get('n')!r}.")
         fmt = str(params.get("output_format") or "png").lower()
         fmt = fmt if fmt in ("png", "jpeg", "webp") else "png"
-        cols, rows = parse_grid(params.get("prompt", "")) if grid else (0, 0)
+        cols, rows = grid_layout(size) if grid else (0, 0)
         time.sleep(self.image_latency)
 
         data = []

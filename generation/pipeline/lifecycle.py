@@ -1,0 +1,568 @@
+"""The one owner of the task lifecycle. Only this module writes a task's `status` or moves a unit from one state to
+another; services, views, commands, the admin and the jobs call it. "How can a unit get back to pending?" is
+answered here and nowhere else.
+
+    task: pending → generating-data → generating-images → completed | failed
+    unit: pending → queued → running → done | failed; back to pending when a try ends in a transient error, when
+          its worker dies (its lease runs out and the sweep takes it back), or when an operator retries it.
+
+Leases. A running unit is held under a lease of UNIT_LEASE_SECONDS, which a heartbeat thread renews while its
+worker works, however long an API call takes. Every claim draws a new lease token, and a worker's writes are fenced
+on its token: a worker that lost its lease (paused, cut off from the database past its lease) writes nothing over
+the next holder's.
+
+Attempts. `attempts` counts the times a worker took the unit, deaths included, and is never reset. A unit gives up
+when its attempts reach its `attempt_limit`: UNIT_MAX_ATTEMPTS when planned, and UNIT_MAX_ATTEMPTS more at each
+operator retry. The sweep grants no try: a worker's death is one."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from accounts.models import User
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
+
+log = logging.getLogger("generation.pipeline")
+Status = GenerationTask.Status
+State = PipelineUnit.State
+Kind = PipelineUnit.Kind
+RUNNING_STATUSES = (Status.GENERATING_DATA, Status.GENERATING_IMAGES)
+
+# The django-q2 jobs, named once. The functions live in generation/jobs.py.
+START_JOB = "generation.jobs.start_task"
+RUN_UNIT_JOB = "generation.jobs.run_unit"
+SWEEP_JOB = "generation.jobs.sweep"
+# django-q2 repeats a schedule at most once a minute and looks for due ones every 30 s: two one-minute schedules
+# half a minute apart make a sweep on every look.
+SWEEP_SCHEDULES = {
+    "Sweep units of dead workers back to the queue (:00)": 0,
+    "Sweep units of dead workers back to the queue (:30)": 30,
+}
+
+# Set while `manage.py generate --sync` runs the pipeline in its own process: nothing is sent to the broker, the
+# caller runs the queued units itself.
+inline = contextvars.ContextVar("inline", default=False)
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the unit: another worker took it over after the lease ran out."""
+
+
+def lease_length() -> timedelta:
+    return timedelta(seconds=settings.UNIT_LEASE_SECONDS)
+
+
+def heartbeat_interval() -> float:
+    """Three beats per lease: one lost beat (a slow query, a short database blip) does not lose the lease."""
+    return settings.UNIT_LEASE_SECONDS / 3
+
+
+def in_flight_window() -> int:
+    """Units of one task queued or running at once: a cluster's workers, plus as many waiting, so that a worker
+    that finishes finds its next unit in its cluster's own queue instead of waiting for the broker's next poll."""
+    return max(1, 2 * settings.Q_WORKERS)
+
+
+def _locked_task(task_pk: int) -> GenerationTask | None:
+    return GenerationTask.objects.select_for_update().filter(pk=task_pk).first()
+
+
+def _send(job: str, *args, name: str, group: str) -> None:
+    """Send a job once the current transaction commits, so it never starts before its rows exist."""
+    if inline.get():
+        return
+    transaction.on_commit(lambda: async_task(job, *args, task_name=name, group=group))
+
+
+def when_database_answers(step, *args, wait: float = 60.0):
+    """Run a bookkeeping step, waiting out a database that is restarting or failing over: a unit's outcome is
+    written once it is back, instead of the job dying with the outcome lost."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return step(*args)
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unavailable (%s); trying again", type(error).__name__)
+            connection.close()
+            time.sleep(1)
+
+
+def log_unit(unit: PipelineUnit, message: str, *args, level: int = logging.INFO) -> None:
+    log.log(level, "task %s unit %s:%s try %s: " + message, unit.task.task_code, unit.kind, unit.number,
+            unit.attempts, *args)  # fmt: skip
+
+
+# --- Submitting and starting a task ---------------------------------------------------------------------------
+
+
+def submit(*, user: User, values: dict) -> GenerationTask:
+    """Create a pending task (values already validated) and queue its start once the row is committed."""
+    with transaction.atomic():
+        task = GenerationTask.objects.create(user=user, **values)
+        _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
+    return task
+
+
+def _batch_sizes(total: int, per_batch: int) -> list[int]:
+    return [min(per_batch, total - start) for start in range(0, total, per_batch)]
+
+
+def start(task_pk: int) -> None:
+    """Plan the batches and start the data stage. Running it again changes nothing."""
+    with transaction.atomic():
+        task = _locked_task(task_pk)
+        if task is None or task.status != Status.PENDING:
+            return
+        sizes = _batch_sizes(task.number_to_generate, settings.PERSONAS_PER_BATCH)
+        _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, 1)])
+        task.update_status(Status.GENERATING_DATA)
+        _dispatch(task)
+    log.info("task %s: planned %s batch(es) for %s personas", task.task_code, len(sizes), task.number_to_generate)
+
+
+def _plan(task: GenerationTask, kind: str, units: list[tuple[int, int, int | None]]) -> None:
+    """Create units (number, size, result id) that do not exist yet; planning twice plans once."""
+    PipelineUnit.objects.bulk_create(
+        [
+            PipelineUnit(task=task, kind=kind, number=number, size=size, result_id=result_pk)
+            for number, size, result_pk in units
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _dispatch(task: GenerationTask) -> int:
+    """Queue the task's next pending units, keeping at most a window of them queued or running. Called with the
+    task row locked, so two finishing workers do not both fill the window."""
+    room = in_flight_window() - task.units.filter(state__in=[State.QUEUED, State.RUNNING]).count()
+    if room <= 0:
+        return 0
+    queued = 0
+    now = timezone.now()
+    for unit_pk in task.units.filter(state=State.PENDING).order_by("id").values_list("id", flat=True)[:room]:
+        if PipelineUnit.objects.filter(pk=unit_pk, state=State.PENDING).update(
+            state=State.QUEUED, queued_at=now, updated_at=now
+        ):
+            _send_unit(task, unit_pk)
+            queued += 1
+    return queued
+
+
+def dispatch(task_pk: int) -> int:
+    """Queue what the task's window has room for; how many units were queued."""
+    with transaction.atomic():
+        task = _locked_task(task_pk)
+        return _dispatch(task) if task is not None else 0
+
+
+def _send_unit(task: GenerationTask, unit_pk: int) -> None:
+    _send(RUN_UNIT_JOB, unit_pk, name=f"{task.task_code}-unit-{unit_pk}", group=task.task_code)
+
+
+# --- One unit's run: claim, heartbeat, outcome ----------------------------------------------------------------
+
+
+def claim(unit_pk: int) -> PipelineUnit | None:
+    """Take a unit for this worker under a new lease: one that waits, or one whose holder's lease ran out (that
+    worker died). Counts the attempt. None when someone else holds it or it has ended: a job delivered twice, or
+    late, runs nothing."""
+    now = timezone.now()
+    claimable = Q(state__in=[State.PENDING, State.QUEUED]) | Q(state=State.RUNNING, lease_until__lt=now)
+    taken = PipelineUnit.objects.filter(claimable, pk=unit_pk).update(
+        state=State.RUNNING,
+        attempts=F("attempts") + 1,
+        lease_token=F("lease_token") + 1,
+        lease_until=now + lease_length(),
+        updated_at=now,
+    )
+    if not taken:
+        return None
+    return PipelineUnit.objects.select_related("task", "result").get(pk=unit_pk)
+
+
+def _held(unit: PipelineUnit):
+    """The unit's row as long as this worker's lease holds it."""
+    return PipelineUnit.objects.filter(pk=unit.pk, state=State.RUNNING, lease_token=unit.lease_token)
+
+
+def renew(unit: PipelineUnit) -> bool:
+    """Move the lease's end on; False once the lease is no longer this worker's."""
+    return _held(unit).update(lease_until=timezone.now() + lease_length()) == 1
+
+
+class Lease:
+    """A worker's hold on its unit while it runs: a heartbeat thread renews it, and `check()` tells the pipeline,
+    before each write, whether it still holds it. Use as `with Lease(unit) as lease:`."""
+
+    def __init__(self, unit: PipelineUnit):
+        self.unit = unit
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{unit.pk}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # not joined: a beat blocked on a slow database must not hold up the outcome
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(heartbeat_interval()):
+                try:
+                    if not renew(self.unit):
+                        log_unit(self.unit, "lease lost to another worker", level=logging.WARNING)
+                        return
+                except DatabaseError as error:  # tried again at the next beat; two misses in a row still hold
+                    log_unit(self.unit, "heartbeat failed (%s)", type(error).__name__, level=logging.WARNING)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def check(self) -> None:
+        """Raise LeaseLost unless this worker still holds the unit."""
+        if not _held(self.unit).exists():
+            raise LeaseLost(f"unit {self.unit.pk} was taken over")
+
+    def lock(self) -> None:
+        """Inside a transaction: lock the unit's row while it is still ours, so no claim takes it over before the
+        transaction's writes are committed. Raise LeaseLost when it is no longer ours."""
+        if not _held(self.unit).select_for_update().exists():
+            raise LeaseLost(f"unit {self.unit.pk} was taken over")
+
+
+def may_run(unit: PipelineUnit) -> bool:
+    """After a claim: False (and the unit ended) when the task has stopped or the unit used up its tries."""
+    if unit.task.status not in RUNNING_STATUSES:
+        _end_unit(unit, State.FAILED, f"not run: the task is {unit.task.status}")
+        return False
+    if unit.attempts > unit.attempt_limit:
+        last = unit.note or "the worker stopped mid-run (killed, or out of time)"
+        _end_unit(unit, State.FAILED, f"gave up after {unit.attempt_limit} tries; last: {last}")
+        log_unit(unit, "gave up", level=logging.WARNING)
+        when_database_answers(advance, unit.task.pk)
+        return False
+    return True
+
+
+def out_of_tries(unit: PipelineUnit) -> bool:
+    return unit.attempts >= unit.attempt_limit
+
+
+def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = "", images: list[str] | None = None,
+              ) -> bool:  # fmt: skip
+    """Write a unit's outcome, fenced on its lease; with `images`, the persona's image URLs in the same
+    transaction. False, and nothing written, when the lease is no longer this worker's."""
+    now = timezone.now()
+    ended = state in (State.DONE, State.FAILED)
+    with transaction.atomic():
+        written = _held(unit).update(
+            state=state,
+            note=note,
+            error_code=error_code,
+            lease_until=None,
+            ended_at=now if ended else None,
+            updated_at=now,
+        )
+        if written and images is not None:
+            GenerationResult.objects.filter(pk=unit.result_id).update(images=images)
+    if not written:
+        log_unit(unit, "lease lost before its outcome (%s) was written; the next holder's stands", state,
+                 level=logging.WARNING)  # fmt: skip
+        return False
+    unit.state, unit.note, unit.error_code = state, note, error_code
+    return True
+
+
+def complete_unit(unit: PipelineUnit, note: str = "", *, images: list[str] | None = None) -> None:
+    if when_database_answers(lambda: _end_unit(unit, State.DONE, note, images=images)):
+        log_unit(unit, "done%s", f" ({note})" if note else "")
+    when_database_answers(advance, unit.task.pk)
+
+
+def retry_unit_later(unit: PipelineUnit, reason: str) -> None:
+    """Hand the unit back to be tried again (the attempt stays counted)."""
+    when_database_answers(_end_unit, unit, State.PENDING, reason)
+    when_database_answers(advance, unit.task.pk)
+
+
+def fail_unit(unit: PipelineUnit, reason: str, *, error_code: str = "") -> None:
+    """This unit failed for good; the task goes on with the others, unless the same rejection keeps coming."""
+    if when_database_answers(lambda: _end_unit(unit, State.FAILED, reason, error_code=error_code)) and error_code:
+        repeated = _same_rejection_in_a_row(unit.task, error_code)
+        if repeated:
+            fail(unit.task.pk, (
+                f"Stopped: the API rejected {repeated} units in a row with the same error ({error_code}): {reason} "
+                "This is most likely a setting (OPENAI_IMAGE_MODEL, OPENAI_IMAGE_SIZE, OPENAI_IMAGE_QUALITY, "
+                "OPENAI_OUTPUT_FORMAT, OPENAI_TEXT_MODEL) or the description itself, not one persona."
+            ))  # fmt: skip
+            return
+    when_database_answers(advance, unit.task.pk)
+
+
+def _same_rejection_in_a_row(task: GenerationTask, error_code: str) -> int:
+    """How many units in a row ended rejected with this code, if that reached STOP_AFTER_SAME_REJECTION; else 0."""
+    limit = settings.STOP_AFTER_SAME_REJECTION
+    if limit <= 0:
+        return 0
+    ended = task.units.filter(ended_at__isnull=False).order_by("-ended_at", "-id")
+    recent = list(ended.values_list("state", "error_code")[:limit])
+    if len(recent) == limit and all(row == (State.FAILED, error_code) for row in recent):
+        return limit
+    return 0
+
+
+def stop_for_fatal(unit: PipelineUnit, message: str) -> None:
+    """An error that every further call would meet (a rejected key, no quota): this unit fails and the task stops."""
+    when_database_answers(_end_unit, unit, State.FAILED, message)
+    fail(unit.task.pk, message)
+
+
+# --- Moving the task on -----------------------------------------------------------------------------------------
+
+
+def advance(task_pk: int, *, progress: bool = True) -> None:
+    """After a unit ends: queue more units, or move the task to its next stage, exactly once (under the task row
+    lock, whichever worker ends the stage's last unit). `progress` marks the task as having moved on (what
+    `is_stalled` watches); the sweep advances without it."""
+    with transaction.atomic():
+        task = _locked_task(task_pk)
+        if task is None or task.status not in RUNNING_STATUSES:
+            return
+        stage_kind = Kind.BATCH if task.status == Status.GENERATING_DATA else Kind.IMAGES
+        if task.units.filter(kind=stage_kind, state__in=PipelineUnit.OPEN_STATES).exists():
+            if progress:
+                task.save(update_fields=["updated_at"])
+            _dispatch(task)
+            return
+        if stage_kind == Kind.BATCH:
+            _start_images_stage(task)
+        else:
+            _end(task)
+
+
+def _start_images_stage(task: GenerationTask) -> None:
+    result_pks = list(task.results.values_list("id", flat=True))
+    if not result_pks:
+        task.mark_completed(False, "No usable persona came out.\n" + task_notes(task))
+        log.warning("task %s: failed, no usable persona", task.task_code)
+        return
+    _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_pks])
+    task.update_status(Status.GENERATING_IMAGES)
+    _dispatch(task)
+    log.info("task %s: %s persona(s) saved, images stage started", task.task_code, len(result_pks))
+
+
+def _end(task: GenerationTask) -> None:
+    done = task.results.filter(images__isnull=False).count()
+    notes = task_notes(task)
+    if done == 0:
+        task.mark_completed(False, ("No persona got its images.\n" + notes).strip())
+        log.warning("task %s: failed, no persona got its images", task.task_code)
+    else:
+        task.mark_completed(True, notes or None)
+        log.info("task %s: completed, %s persona(s) with images", task.task_code, done)
+
+
+def task_notes(task: GenerationTask) -> str:
+    """What went wrong, one line per batch that fell short or persona whose images failed."""
+    lines = []
+    units = task.units.exclude(note="").filter(Q(kind=Kind.BATCH) | Q(state=State.FAILED)).select_related("result")
+    for unit in units:
+        if unit.kind == Kind.IMAGES and unit.result:
+            who = f"{unit.result.firstname} {unit.result.lastname} (result {unit.result_id})"
+            lines.append(f"images of {who} failed: {unit.note}")
+        elif unit.kind == Kind.BATCH:
+            lines.append(unit.note if unit.note.startswith("batch") else f"batch {unit.number} failed: {unit.note}")
+    return "\n".join(lines)
+
+
+def fail(task_pk: int, message: str) -> None:
+    """Stop the task at once (an error every call would meet, or a cancel): its waiting units are not run. Units
+    running now finish their current call; their outcome no longer moves the task."""
+    with transaction.atomic():
+        task = _locked_task(task_pk)
+        if task is None or task.is_finished:
+            return
+        task.units.filter(state__in=[State.PENDING, State.QUEUED]).update(
+            state=State.FAILED, note="not run: the task was stopped", ended_at=timezone.now(), updated_at=timezone.now()
+        )
+        task.mark_completed(False, message)
+    log.error("task %s: stopped: %s", task.task_code, message)
+
+
+def cancel(task: GenerationTask, *, by: User) -> None:
+    """Stop scheduling the task's units; it ends failed with who cancelled it."""
+    if task.is_finished:
+        raise ValidationError(f"Task {task.task_code} has already ended.")
+    fail(task.pk, f"Cancelled by {by.email}.")
+
+
+# --- Stalls, the sweep and retries ------------------------------------------------------------------------------
+
+
+def is_stalled(task: GenerationTask) -> bool:
+    """Running, no unit has ended for STALL_MINUTES, and no worker holds a live lease on any of its units (a unit
+    in a long API call keeps its lease, and its task is slow, not stalled)."""
+    limit = timezone.now() - timedelta(minutes=settings.STALL_MINUTES)
+    if task.status not in RUNNING_STATUSES or task.updated_at >= limit:
+        return False
+    return not task.units.filter(state=State.RUNNING, lease_until__gte=timezone.now()).exists()
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    expired: int  # running units whose lease ran out, back to pending
+    resent: int  # queued units whose job was lost, sent again
+    started: int  # pending tasks whose start job was lost, started
+
+    @property
+    def total(self) -> int:
+        return self.expired + self.resent + self.started
+
+
+def _reclaim(units, now) -> tuple[int, set[int]]:
+    """Expired leases back to pending; the tasks they belong to."""
+    expired = units.filter(state=State.RUNNING, lease_until__lt=now)
+    task_pks = set(expired.values_list("task", flat=True))
+    count = expired.update(state=State.PENDING, lease_until=None, updated_at=now,
+                           note="the worker stopped mid-run (its lease ran out)")  # fmt: skip
+    return count, task_pks
+
+
+def _resend_lost(units, now) -> tuple[int, set[int]]:
+    """Queued units no worker has taken for a lease's length: their job may have gone with a dead cluster (one that
+    had fetched it but not started it). A second job is sent; whichever comes first runs the unit, the other finds
+    it taken and does nothing. Each unit is sent again at most once per lease's length."""
+    resent, task_pks = 0, set()
+    lost = units.filter(state=State.QUEUED, queued_at__lt=now - lease_length()).select_related("task")
+    for unit in lost:
+        if PipelineUnit.objects.filter(pk=unit.pk, state=State.QUEUED, queued_at=unit.queued_at).update(queued_at=now):
+            _send_unit(unit.task, unit.pk)
+            resent += 1
+            task_pks.add(unit.task.pk)
+    return resent, task_pks
+
+
+def sweep() -> SweepReport:
+    """Every 30 s (a django-q2 schedule), and safe to run anywhere at any time: units of dead workers go back to the
+    queue, lost jobs are sent again, stages whose last unit's worker died before moving the task on are moved on,
+    and tasks whose start job was lost are started."""
+    now = timezone.now()
+    with transaction.atomic():
+        expired, reclaimed_tasks = _reclaim(PipelineUnit.objects.all(), now)
+        resent, resent_tasks = _resend_lost(PipelineUnit.objects.all(), now)
+    quiet = GenerationTask.objects.filter(status__in=RUNNING_STATUSES, updated_at__lt=now - lease_length())
+    for task_pk in reclaimed_tasks | resent_tasks | set(quiet.values_list("pk", flat=True)):
+        advance(task_pk, progress=False)
+    lost_starts = list(
+        GenerationTask.objects.filter(status=Status.PENDING, created_at__lt=now - 2 * lease_length()).values_list(
+            "pk", flat=True
+        )
+    )
+    for task_pk in lost_starts:
+        start(task_pk)
+    report = SweepReport(expired, resent, len(lost_starts))
+    if report.total:
+        log.warning("sweep: %s lease(s) ran out, %s lost job(s) sent again, %s task(s) started", expired, resent,
+                    len(lost_starts))  # fmt: skip
+    return report
+
+
+def ensure_sweep_schedules() -> int:
+    """Create the sweep's schedules where they are missing (deleted in the admin, or a database restored without
+    them); a cluster does this as it starts. Returns how many were created."""
+    from django_q.models import Schedule
+
+    created = 0
+    now = timezone.now()
+    for name, offset in SWEEP_SCHEDULES.items():
+        _, made = Schedule.objects.get_or_create(
+            name=name,
+            defaults={"func": SWEEP_JOB, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1,
+                      "next_run": now + timedelta(seconds=offset)},
+        )  # fmt: skip
+        created += made
+    return created
+
+
+def retry(task: GenerationTask, *, by: User | None = None) -> int:
+    """Resume a failed, stalled or partly failed task from what is saved: only units that did not finish run again,
+    so paid calls that succeeded are not repeated. Each reopened unit gets UNIT_MAX_ATTEMPTS more tries. Units a
+    live worker still holds are left to it. Returns how many units were put back in line."""
+    with transaction.atomic():
+        task = _locked_task(task.pk)
+        if task.status == Status.PENDING:
+            _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
+            return 0
+        if task.status in RUNNING_STATUSES and not is_stalled(task):
+            raise ValidationError(
+                f"Task {task.task_code} is still running; it can be retried once it has failed or made no progress "
+                f"for {settings.STALL_MINUTES} minutes."
+            )
+        now = timezone.now()
+        expired = _reopen(task.units.filter(state=State.RUNNING, lease_until__lt=now), now)
+        _resend_lost(task.units.all(), now)
+        task.units.filter(state=State.QUEUED).update(attempt_limit=F("attempts") + settings.UNIT_MAX_ATTEMPTS)
+        short_batches = [
+            unit.pk
+            for unit in task.units.filter(kind=Kind.BATCH, state=State.DONE).exclude(note="")
+            if task.results.filter(batch_number=unit.number).count() < unit.size
+        ]
+        reopened = expired + _reopen(task.units.filter(Q(state=State.FAILED) | Q(pk__in=short_batches)), now)
+        if task.units.filter(kind=Kind.BATCH, state=State.PENDING).exists():
+            stage = Status.GENERATING_DATA
+        else:
+            missing = results_missing_images(task)
+            _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in missing])
+            reopened += _reopen(task.units.filter(kind=Kind.IMAGES, result_id__in=missing, state=State.DONE), now)
+            stage = Status.GENERATING_IMAGES
+        if not task.units.filter(state__in=PipelineUnit.OPEN_STATES).exists():
+            raise ValidationError(f"Task {task.task_code} has nothing left to retry.")
+        who = f" by {by.email}" if by else ""
+        # The earlier failure stays readable, marked as past, so a task that now completes does not show it as
+        # its current state.
+        earlier = f" The run before said:\n{task.error_log}" if task.error_log else ""
+        task.error_log = f"Retried{who} at {now:%Y-%m-%d %H:%M} UTC.{earlier}"
+        task.completed_at = None
+        task.save(update_fields=["completed_at", "error_log", "updated_at"])
+        task.update_status(stage)
+        _dispatch(task)
+    log.info("task %s: retried%s, %s unit(s) queued again", task.task_code, who, reopened)
+    return reopened
+
+
+def _reopen(units, now) -> int:
+    """Back to pending with UNIT_MAX_ATTEMPTS more tries (an operator's retry)."""
+    return units.update(
+        state=State.PENDING,
+        attempt_limit=F("attempts") + settings.UNIT_MAX_ATTEMPTS,
+        note="",
+        error_code="",
+        lease_until=None,
+        ended_at=None,
+        updated_at=now,
+    )
+
+
+def results_missing_images(task: GenerationTask) -> list[int]:
+    expected = task.images_per_persona
+    return [
+        pk
+        for pk, images in GenerationResult.objects.filter(task=task).values_list("pk", "images")
+        if not isinstance(images, list) or len(images) != expected
+    ]
