@@ -5,25 +5,34 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import cache
 
 SECRET_SETTINGS = ("OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "SECRET_KEY")
 MASK = "[redacted]"
+# Secrets shorter than this are blanked only where they stand as a whole token (not inside a longer word or
+# number), so that a short password does not blank out every word that contains it.
+SHORT_SECRET = 8
 
 
 @cache
-def secrets() -> tuple[str, ...]:
+def secrets() -> tuple[re.Pattern[str], ...]:
     from django.conf import settings
 
     values = [getattr(settings, name, "") or os.environ.get(name, "") for name in SECRET_SETTINGS]
     values.append(settings.DATABASES["default"].get("PASSWORD") or "")
-    # Short values would blank out ordinary words; real secrets are long.
-    return tuple(sorted({v for v in values if len(v) >= 8}, key=len, reverse=True))
+    patterns = []
+    for value in sorted({v for v in values if v}, key=len, reverse=True):
+        escaped = re.escape(value)
+        if len(value) < SHORT_SECRET:
+            escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+        patterns.append(re.compile(escaped))
+    return tuple(patterns)
 
 
 def redact(text: str) -> str:
     for secret in secrets():
-        text = text.replace(secret, MASK)
+        text = secret.sub(MASK, text)
     return text
 
 

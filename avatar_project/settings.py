@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A NUL in the address or a form is a 400 page, never a database error.
+    "avatar_project.middleware.RejectNulCharacters",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns locked-out sign-ins into the lockout page.
@@ -102,17 +104,23 @@ LOGIN_REDIRECT_URL = "task_list"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 
-# Sign-in throttling (django-axes): 5 failures for one email from one address lock that pair out
-# for 15 minutes, so one person's typos never lock out everyone behind the same proxy.
+# Sign-in throttling (django-axes). The policy: AXES_FAILURE_LIMIT failures for one account from one address lock
+# that pair out for AXES_COOLOFF_MINUTES. The account's owner still signs in from their own address, and others
+# behind the attacker's address still sign in to their accounts, so a lockout cannot be used to shut anyone out.
+# Failures during a lockout do not restart the cool-off. The address and the email are taken as
+# accounts/throttling.py says, so neither a forged X-Forwarded-For nor the case of the email dodges the count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a reverse proxy, the client's address is the one the proxies in front of us add.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_USERNAME_CALLABLE = "accounts.throttling.sign_in_username"
+# How many reverse proxies of ours stand in front of the app (0: none, clients connect directly). Only then is
+# X-Forwarded-For read, and only the hop the outermost of them added.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Django's defaults, in Django's order (the first hashes every new password), then the hasher that
 # checks the Flask app's bcrypt hashes: a successful sign-in rewrites such a hash as PBKDF2.

@@ -89,14 +89,25 @@ def json_document(task: GenerationTask) -> Iterator[str]:
     yield "\n]}\n"
 
 
+# File systems cap a name at 255 bytes, not characters: "é" takes 2 and "日" 3 in UTF-8. A folder name keeps
+# well under that, with room for the "_<pk>_<n>" that keeps it unique.
+FOLDER_NAME_BYTES = 120
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """The longest start of `text` whose UTF-8 takes at most `limit` bytes (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
 def folder_name(result: GenerationResult, used: set[str]) -> str:
-    base = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}", flags=re.UNICODE).strip("_") or "persona"
+    name = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}", flags=re.UNICODE).strip("_")
+    base = cut_to_bytes(name, FOLDER_NAME_BYTES).strip("_") or "persona"
     # "<name>_<pk>" can itself be another persona's name: draw until the folder is new, or two
     # personas would share a folder and one's files would overwrite the other's on extraction.
     candidates = itertools.chain([base, f"{base}_{result.pk}"], (f"{base}_{result.pk}_{n}" for n in itertools.count(2)))
-    name = next(candidate for candidate in candidates if candidate not in used)
-    used.add(name)
-    return name
+    folder = next(candidate for candidate in candidates if candidate not in used)
+    used.add(folder)
+    return folder
 
 
 def stored_file(url: str) -> Iterator[bytes]:

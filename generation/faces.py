@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +60,7 @@ def check_face(data: bytes) -> str:
             width, height = image.size
             if width * height > MAX_FACE_PIXELS:
                 raise InvalidFace(f"{width}x{height} is more than {MAX_FACE_PIXELS:,} pixels")
-            image.verify()
+            image.load()  # decodes every pixel: verify() does not read JPEG data, so a truncated one passed
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
         raise InvalidFace("not a readable image") from error
     if kind not in FORMATS:
@@ -75,15 +77,42 @@ class ImportReport:
     rejected: list[tuple[str, str]]
 
 
+def read_face_file(path: Path) -> bytes:
+    """The bytes of a regular file in the folder, checked from the file system before anything is read: a
+    symbolic link is not followed (it could point anywhere, /etc/passwd included), and a pipe, a folder or a file
+    over MAX_FACE_BYTES is refused by its kind or size. The file is opened without following a link and without
+    blocking, so nothing swapped in between the check and the read gets further."""
+    try:
+        info = path.lstat()
+    except OSError as error:
+        raise InvalidFace(f"cannot be read ({error.strerror})") from error
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidFace("a symbolic link; links are not followed")
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidFace("a folder; folders are not searched")
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidFace("not a regular file (a pipe, socket or device)")
+    if info.st_size > MAX_FACE_BYTES:
+        raise InvalidFace(f"larger than {MAX_FACE_BYTES // (1024 * 1024)} MB")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise InvalidFace(f"cannot be read ({error.strerror})") from error
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise InvalidFace("not a regular file (a pipe, socket or device)")
+        return file.read(MAX_FACE_BYTES + 1)
+
+
 def import_faces(folder: Path, gender: str) -> ImportReport:
-    """Upload the images of a folder to faces/<gender>/, named by content so a second import of
-    the same files adds nothing."""
+    """Upload the images of a folder to faces/<gender>/, named by content so a second import of the same files adds
+    nothing. Every entry that is not imported is listed with its reason."""
     if gender not in GENDERS:
         raise ValueError(f"Gender must be one of {', '.join(GENDERS)}.")
     report = ImportReport([], [], [])
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        data = path.read_bytes()
+    for path in sorted(folder.iterdir()):
         try:
+            data = read_face_file(path)
             extension = check_face(data)
         except InvalidFace as problem:
             report.rejected.append((path.name, str(problem)))

@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -34,6 +36,10 @@ class TaskForm(forms.Form):
     # One token per rendered form: a second POST of the same form (double click, reload) finds the
     # task the first one made instead of making another.
     submission_token = forms.UUIDField(widget=forms.HiddenInput)
+    TOKEN_PROBLEM = (
+        "This form arrived without its submission token (an old page, or something changed it on the way), so "
+        "nothing was submitted. Check the values below and submit again."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,3 +49,14 @@ class TaskForm(forms.Form):
         field.widget.attrs["max"] = maximum
         field.validators.append(MaxValueValidator(maximum, f"Choose a number of personas from 1 to {maximum}."))
         field.help_text = f"From 1 to {maximum}."
+
+    def renew_token_if_lost(self) -> bool:
+        """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new
+        token, so that the next submit goes through. True when it did."""
+        if "submission_token" not in self.errors:
+            return False
+        del self.errors["submission_token"]
+        self.data = self.data.copy()
+        self.data["submission_token"] = str(uuid.uuid4())
+        self.add_error(None, self.TOKEN_PROBLEM)
+        return True

@@ -4,6 +4,7 @@ framing around them lives here."""
 from __future__ import annotations
 
 from generation.backends import PersonaRequest
+from siteconfig.defaults import BIO_LIMITS
 
 
 def persona_schema(count: int) -> dict:
@@ -49,7 +50,9 @@ PERSONA_SYSTEM = (
 
 def persona_messages(request: PersonaRequest) -> list[dict[str, str]]:
     platform_rules = "\n".join(
-        f"- bio_{platform}: {prompt.strip()}" for platform, prompt in request.bio_prompts.items()
+        f"- bio_{platform} (never more than {BIO_LIMITS[platform]} characters, spaces and emojis included): "
+        f"{prompt.strip()}"
+        for platform, prompt in request.bio_prompts.items()
     )
     avoid = ""
     if request.avoid_names:

@@ -42,6 +42,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
         form = TaskForm(request.POST)
         if form.is_valid():
             return submit(request, form)
+        form.renew_token_if_lost()
     else:
         form = TaskForm(
             initial={

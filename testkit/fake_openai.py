@@ -348,8 +348,9 @@ class FakeOpenAI:
         self._in_flight = 0
         self._faults: list[_Fault] = []
         self._reject_all: tuple[int, str | None, str | None] | None = None
-        self._chat_modes: deque[str] = deque()
+        self._chat_modes: deque = deque()
         self._delays: list[list] = []  # [path suffix, seconds, remaining]
+        self._raw_images: list[list] = []  # [path suffix, encoded image, remaining]
         self._image_window: deque[float] = deque()
         self._person_counter = 0
         self._image_counter = 0
@@ -457,6 +458,28 @@ class FakeOpenAI:
         with self._lock:
             self._chat_modes.extend(["short"] * times)
 
+    def send_next_image(self, path_suffix: str, data: bytes, times: int = 1) -> None:
+        """The next ``times`` matching image requests answer with these bytes as the image, whatever they are
+        (a bomb, a truncated file, the wrong format)."""
+        with self._lock:
+            self._raw_images.append([path_suffix, data, times])
+
+    def _take_raw_image(self, path: str) -> bytes | None:
+        with self._lock:
+            for raw in self._raw_images:
+                if path.endswith(raw[0]):
+                    raw[2] -= 1
+                    if raw[2] <= 0:
+                        self._raw_images.remove(raw)
+                    return raw[1]
+        return None
+
+    def hostile_next_chat(self, spoil) -> None:
+        """The next chat answer holds the personas asked for, each passed through ``spoil(index, persona)``
+        first: what a hostile or broken model would send (wrong types, control characters, huge bios)."""
+        with self._lock:
+            self._chat_modes.append(spoil)
+
     def reject_all_with(self, status: int, code: str | None = None, message: str | None = None) -> None:
         """Every request answers this error until ``clear_faults()`` (e.g. 401 ``invalid_api_key``)."""
         with self._lock:
@@ -467,6 +490,7 @@ class FakeOpenAI:
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            self._raw_images.clear()
             self._chat_modes.clear()
             self._reject_all = None
 
@@ -563,6 +587,9 @@ class FakeOpenAI:
         limited = self._rate_limit()
         if limited is not None:
             return limited
+        raw = self._take_raw_image(path)
+        if raw is not None:
+            return self._raw_image(raw)
         if path == GENERATIONS_PATH:
             return self._image(payload or {}, grid=False)
         fields = form or {}
@@ -607,6 +634,9 @@ class FakeOpenAI:
             content, refusal = None, REFUSAL_TEXT
         elif mode == "malformed":
             content = MALFORMED_CHAT_CONTENT
+        elif callable(mode):
+            personas = [mode(index, self._persona()) for index in range(count)]
+            content = json.dumps({"personas": personas}, ensure_ascii=False)
         else:
             wanted = max(0, count - 1) if mode == "short" else count
             content = json.dumps({"personas": [self._persona() for _ in range(wanted)]}, ensure_ascii=False)
@@ -689,6 +719,10 @@ class FakeOpenAI:
         quality = params.get("quality")
         if quality in ("low", "medium", "high"):
             answer["quality"] = quality
+        return _Reply(200, json.dumps(answer).encode())
+
+    def _raw_image(self, data: bytes) -> _Reply:
+        answer = {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(data).decode("ascii")}]}
         return _Reply(200, json.dumps(answer).encode())
 
     def _rendered(self, size: tuple[int, int], fmt: str, index: int, cols: int, rows: int) -> str:

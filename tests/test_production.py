@@ -131,3 +131,14 @@ def test_logs_never_show_the_api_key_or_storage_secrets(settings):
         assert key not in record.exc_text and "bad key [redacted]" in record.exc_text
     finally:
         redaction.secrets.cache_clear()
+
+
+def test_logs_blank_short_secrets_where_they_stand_as_a_token(settings):
+    settings.OPENAI_API_KEY = "pw1"
+    redaction.secrets.cache_clear()
+    try:
+        assert redaction.redact("postgres://app:pw1@db/avatars") == "postgres://app:[redacted]@db/avatars"
+        assert redaction.redact("password pw1 rejected") == "password [redacted] rejected"
+        assert redaction.redact("spw10 and pw1x stay") == "spw10 and pw1x stay"
+    finally:
+        redaction.secrets.cache_clear()

@@ -22,6 +22,7 @@ from generation.backends import (
     RejectedInputError,
     TransientBackendError,
 )
+from generation.image_guard import BadImage, check_image
 from generation.prompts import persona_messages, persona_schema
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,8 @@ class OpenAIBackend:
         while True:
             try:
                 return send()
-            except openai.OpenAIError as error:
-                problem = translate(error)
+            except (openai.OpenAIError, BadImage) as error:
+                problem = error if isinstance(error, BadImage) else translate(error)
                 if not isinstance(problem, TransientBackendError) or tries >= self.max_retries:
                     raise problem from error
                 wait = retry_wait(error, tries)
@@ -192,33 +193,39 @@ class OpenAIBackend:
         return personas
 
     def generate_image(self, prompt: str, *, size: str) -> bytes:
-        response = self._call(
-            lambda: self.client.images.generate(
-                model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
+        return self._call(
+            lambda: self._image(
+                self.client.images.generate(
+                    model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
+                ),
+                size,
             )
         )
-        return self._image_bytes(response)
 
     def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
         extra = dict(self.output)
         if self.fidelity and self.image_model.startswith(INPUT_FIDELITY_MODELS):
             extra["input_fidelity"] = self.fidelity
         files = [(f"reference-{n}.png", data, _mime(data)) for n, data in enumerate(references, 1)]
-        response = self._call(
-            lambda: self.client.images.edit(
-                model=self.image_model, image=files, prompt=prompt, size=size, quality=self.quality, n=1, **extra
+        return self._call(
+            lambda: self._image(
+                self.client.images.edit(
+                    model=self.image_model, image=files, prompt=prompt, size=size, quality=self.quality, n=1, **extra
+                ),
+                size,
             )
         )
-        return self._image_bytes(response)
 
-    @staticmethod
-    def _image_bytes(response) -> bytes:
+    def _image(self, response, size: str) -> bytes:
+        """The answer's image, checked (image_guard): a bad one is asked again like a transient error."""
         if not response.data or not response.data[0].b64_json:
-            raise MalformedAnswerError("The image API answered without an image.")
+            raise BadImage("The image API answered without an image.")
         try:
-            return base64.b64decode(response.data[0].b64_json)
+            data = base64.b64decode(response.data[0].b64_json, validate=True)
         except ValueError as error:
-            raise MalformedAnswerError("The image API answered with undecodable data.") from error
+            raise BadImage("The image API answered with undecodable data.") from error
+        check_image(data, size=size, output_format=self.output.get("output_format", ""))
+        return data
 
 
 def _mime(data: bytes) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.db import transaction
 
@@ -11,25 +9,12 @@ from generation import ratelimit
 from generation.backends import MalformedAnswerError, PersonaRequest, RefusedError, get_backend
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.lifecycle import Lease, log_unit
+from generation.pipeline.persona_data import Persona, validate_persona
 from siteconfig.defaults import DEFAULT_BIO_PROMPTS, PLATFORMS, bio_prompt_key
 from siteconfig.models import Settings
 
-NAME_MAX = GenerationResult._meta.get_field("firstname").max_length
-GENDER_WORDS = {"f": "f", "female": "f", "woman": "f", "m": "m", "male": "m", "man": "m"}
 # How many already-used names of the task the model is told to avoid.
 AVOID_NAMES_SHOWN = 60
-
-
-@dataclass(frozen=True)
-class Persona:
-    firstname: str
-    lastname: str
-    gender: str
-    bios: dict[str, str]
-
-    @property
-    def name_key(self) -> str:
-        return f"{self.firstname} {self.lastname}".casefold()
 
 
 def bio_prompts() -> dict[str, str]:
@@ -37,35 +22,14 @@ def bio_prompts() -> dict[str, str]:
     return {p: stored.get(bio_prompt_key(p)) or DEFAULT_BIO_PROMPTS[bio_prompt_key(p)] for p in PLATFORMS}
 
 
-def validate_persona(raw: object) -> Persona | str:
-    """A clean Persona, or the reason this one cannot be used."""
-    if not isinstance(raw, dict):
-        return "an entry was not an object"
-    first = str(raw.get("firstname") or "").strip()
-    last = str(raw.get("lastname") or "").strip()
-    if not first or not last:
-        return "a persona had an empty name"
-    if len(first) > NAME_MAX or len(last) > NAME_MAX:
-        return f"a name was longer than {NAME_MAX} characters"
-    gender = GENDER_WORDS.get(str(raw.get("gender") or "").strip().lower())
-    if not gender:
-        return f"unknown gender {str(raw.get('gender'))[:20]!r}"
-    bios = {p: str(raw.get(f"bio_{p}") or "").strip() for p in PLATFORMS}
-    missing = [p for p, bio in bios.items() if not bio]
-    if missing:
-        return f"{first} {last} had no bio for {', '.join(missing)}"
-    return Persona(first, last, gender, bios)
-
-
 def saved_count(unit: PipelineUnit) -> int:
     return GenerationResult.objects.filter(task=unit.task, batch_number=unit.number).count()
 
 
-def save_personas(unit: PipelineUnit, personas: list[Persona], lease: Lease) -> tuple[int, int]:
+def save_personas(unit: PipelineUnit, personas: list[Persona], lease: Lease) -> list[Persona]:
     """Save as many as the batch still lacks, skipping names the task already has. The task row lock makes the
     count-then-insert safe when the same batch runs in two workers at once, and the unit's row lock, taken only
-    while the lease is ours, keeps a worker that lost its lease from saving anything. Returns (saved, skipped as
-    duplicates)."""
+    while the lease is ours, keeps a worker that lost its lease from saving anything. Returns those saved."""
     with transaction.atomic():
         GenerationTask.objects.select_for_update().filter(pk=unit.task.pk).first()
         lease.lock()
@@ -88,7 +52,7 @@ def save_personas(unit: PipelineUnit, personas: list[Persona], lease: Lease) -> 
             )
             for p in fresh
         )
-    return len(fresh), len(personas) - len(fresh)
+    return fresh
 
 
 def recent_names(task_pk: int) -> list[str]:
@@ -99,10 +63,11 @@ def recent_names(task_pk: int) -> list[str]:
 def run_batch(unit: PipelineUnit, lease: Lease) -> str:
     """Ask for the batch's missing personas, a bounded number of times. Transient and fatal API
     errors propagate (the unit is retried, or the task stops); unreadable or refused answers and
-    invalid personas only cost a round. Returns a note when the batch ends short."""
+    invalid personas only cost a round. Returns a note when the batch ends short or bios had to be cut."""
     task = unit.task
     prompts = bio_prompts()
     problems: list[str] = []
+    trimmed = refusals = 0
     for _ in range(settings.BATCH_ASK_ROUNDS):
         missing = unit.size - saved_count(unit)
         if missing <= 0:
@@ -123,15 +88,24 @@ def run_batch(unit: PipelineUnit, lease: Lease) -> str:
             continue
         checked = [validate_persona(raw) for raw in answer]
         personas = [p for p in checked if isinstance(p, Persona)]
-        problems.extend(reason for reason in checked if isinstance(reason, str))
-        saved, duplicates = save_personas(unit, personas, lease)
-        if duplicates:
-            problems.append(f"{duplicates} repeated name(s) dropped")
+        refused = [reason for reason in checked if isinstance(reason, str)]
+        problems.extend(refused)
+        refusals += len(refused)
+        saved = save_personas(unit, personas, lease)
+        trimmed += sum(persona.trimmed for persona in saved)
+        if len(saved) < min(len(personas), missing):
+            problems.append(f"{min(len(personas), missing) - len(saved)} repeated name(s) dropped")
         if len(answer) < missing:
             problems.append(f"asked for {missing}, the model gave {len(answer)}")
-        log_unit(unit, "asked for %s personas, got %s, saved %s", missing, len(answer), saved)
+        log_unit(unit, "asked for %s personas, got %s, saved %s", missing, len(answer), len(saved))
+    notes = []
     short = unit.size - saved_count(unit)
     if short > 0:
         reasons = "; ".join(dict.fromkeys(problems)) or "no reason given"
-        return f"batch {unit.number}: {unit.size - short} of {unit.size} personas ({reasons})"
-    return ""
+        notes.append(f"{unit.size - short} of {unit.size} personas ({reasons})")
+    elif refusals:
+        reasons = "; ".join(dict.fromkeys(problems))
+        notes.append(f"{refusals} persona(s) refused and asked again ({reasons})")
+    if trimmed:
+        notes.append(f"{trimmed} bio(s) cut to their platform's length")
+    return f"batch {unit.number}: " + "; ".join(notes) if notes else ""

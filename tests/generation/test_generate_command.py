@@ -99,10 +99,18 @@ def test_an_unknown_user_is_refused_with_a_clear_message(settings, local_files):
 def test_the_user_option_picks_the_owner_by_email(settings, local_files):
     settings.GENERATION_BACKEND = "offline"
     make_superuser()
-    owner = make_user("writer@example.com")
+    owner = make_user("writer@example.com", is_staff=True)
     generate("Anyone", "--count", "1", "--user", "writer@example.com")  # queued only, not run
     task = GenerationTask.objects.get()
     assert task.user == owner and task.status == GenerationTask.Status.PENDING
+
+
+def test_a_non_staff_owner_is_refused_since_they_could_not_see_the_task(settings, local_files):
+    settings.GENERATION_BACKEND = "offline"
+    make_user("client@example.com")
+    with pytest.raises(CommandError, match="client@example.com is not staff, so they could not see the task"):
+        generate("Anyone", "--count", "1", "--user", "client@example.com")
+    assert not GenerationTask.objects.exists()
 
 
 def test_without_a_superuser_the_command_says_how_to_make_one(settings, local_files):

@@ -80,7 +80,7 @@ def test_the_chat_request_carries_description_language_and_the_four_bio_prompts(
     prompt = call.json["messages"][-1]["content"]
     assert "Surf teachers in Ericeira" in prompt and "Portuguese" in prompt
     for platform in ("facebook", "instagram", "x", "tiktok"):
-        assert f"bio_{platform}:" in prompt
+        assert f"- bio_{platform} (never more than" in prompt
 
 
 def test_a_submitted_task_is_pending_and_its_start_is_queued_once_committed(db):

@@ -314,10 +314,14 @@ def test_task_paths_answer_404_for_unknown_ids_and_never_fail(staff, task_id, en
 
     event(f"{method} {pattern} answered {response.status_code}")
     assert response.status_code < 500
-    if task_id == MINE:
+    if page is not None and "\x00" in as_received(page):
+        assert response.status_code == 400  # refused at the door: no page or filter takes a NUL
+    elif task_id == MINE:
         assert response.status_code == (200 if method == "GET" else 302)
         if pattern in ("{}/", "{}/gallery/"):
             assert_no_markup_from(body.decode(), MARKUP, scripts=1 if pattern == "{}/" else 0)
+    elif "\x00" in as_received(ident):
+        assert response.status_code == 400  # refused at the door: no page or filter takes a NUL
     elif isinstance(ident, bytes) or ("/" not in ident and ident != "new"):
         # Unknown, malformed and other users' ids alike: a plain 404, never a hint.
         assert response.status_code == 404
@@ -354,6 +358,9 @@ def test_status_and_page_values_never_fail(staff, many_tasks, status, page, on_t
 
     response = client.get(path + "?" + urlencode(query))
 
+    if any(value is not None and "\x00" in as_received(value) for value in (status, page)):
+        assert response.status_code == 400 and b"NUL character" in response.content
+        return
     assert response.status_code == 200
     shown = response.context["page"]
     assert 1 <= shown.number <= shown.paginator.num_pages
@@ -500,3 +507,51 @@ def test_zip_folders_stay_distinct_when_a_name_matches_another_personas_fallback
     csv_body = body_of(client.get(f"/tasks/{task.task_code}/export.csv"))
     json_body = body_of(client.get(f"/tasks/{task.task_code}/export.json"))
     check_zip(body_of(response), [first, clash, second], csv_body, json_body)
+
+
+# --- The admin's list pages, with any query string -----------------------------------------------------
+
+ADMIN_LISTS = [
+    "/admin/generation/generationtask/",
+    "/admin/generation/generationresult/",
+    "/admin/generation/pipelineunit/",
+    "/admin/accounts/user/",
+    "/admin/siteconfig/settings/",
+    "/admin/siteconfig/config/",
+    "/admin/django_q/schedule/",
+    "/admin/django_q/failure/",
+]
+ADMIN_PARAMETERS = [
+    "status__exact", "gender__exact", "state__exact", "kind__exact", "images_per_persona__exact", "q", "o", "p",
+    "e", "all", "is_staff__exact", "is_active__exact", "task__id__exact", "created_at__gte", "_changelist_filters",
+]  # fmt: skip
+
+
+@pytest.fixture
+def admin_user():
+    from testkit.factories import make_superuser
+
+    user = make_superuser()
+    task = make_task(user=user, number_to_generate=2)
+    make_result(task)
+    return user
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    path=st.sampled_from(ADMIN_LISTS),
+    query=st.dictionaries(st.one_of(st.sampled_from(ADMIN_PARAMETERS), hostile), hostile, max_size=3),
+)
+@example(path="/admin/generation/generationtask/", query={"status__exact": "\x00"})
+@example(path="/admin/generation/generationresult/", query={"gender__exact": "\x00"})
+@example(path="/admin/generation/pipelineunit/", query={"state__exact": "\x00", "kind__exact": "\x00"})
+@example(path="/admin/generation/generationresult/", query={"q": "\x00", "o": "1e9"})
+@example(path="/admin/generation/generationtask/", query={"created_at__gte": "not a date", "p": "-1"})
+def test_no_admin_list_answers_500_to_any_query_string(admin_user, path, query):
+    client = signed_in(admin_user)
+    response = client.get(f"{path}?{urlencode(query)}")
+
+    event(f"admin list answered {response.status_code}")
+    assert response.status_code < 500
+    if any("\x00" in as_received(key) + as_received(value) for key, value in query.items()):
+        assert response.status_code == 400

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import ensure_superuser
 
@@ -11,7 +12,10 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="Use this password instead of a random one.")
 
     def handle(self, *args, email, password, **options):
-        user, password, created = ensure_superuser(email=email, password=password)
+        try:
+            user, password, created = ensure_superuser(email=email, password=password)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(f"{'Created' if created else 'Updated'} staff superuser.")
         self.stdout.write(f"  email:    {user.email}")
         self.stdout.write(f"  password: {password}")

@@ -57,6 +57,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No active user {email}." if email else "No active superuser: pass --user or run ensure_superuser."
             )
+        if not found.is_staff:
+            raise CommandError(f"{found.email} is not staff, so they could not see the task: choose a staff user.")
         return found
 
     def follow(self, task: GenerationTask) -> None:
