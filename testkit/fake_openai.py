@@ -428,15 +428,16 @@ class FakeOpenAI:
         with self._lock:
             self._delays.append([path_suffix, seconds, times])
 
-    def _take_delay(self, path: str) -> float:
+    def _take(self, queue: list[list], path: str):
+        """The value of the first [path suffix, value, remaining] entry that matches `path`, used up once."""
         with self._lock:
-            for delay in self._delays:
-                if path.endswith(delay[0]):
-                    delay[2] -= 1
-                    if delay[2] <= 0:
-                        self._delays.remove(delay)
-                    return delay[1]
-        return 0.0
+            for entry in queue:
+                if path.endswith(entry[0]):
+                    entry[2] -= 1
+                    if entry[2] <= 0:
+                        queue.remove(entry)
+                    return entry[1]
+        return None
 
     def drop_next(self, path_suffix: str, times: int = 1) -> None:
         """The next ``times`` matching requests get their connection closed without any answer."""
@@ -463,16 +464,6 @@ class FakeOpenAI:
         (a bomb, a truncated file, the wrong format)."""
         with self._lock:
             self._raw_images.append([path_suffix, data, times])
-
-    def _take_raw_image(self, path: str) -> bytes | None:
-        with self._lock:
-            for raw in self._raw_images:
-                if path.endswith(raw[0]):
-                    raw[2] -= 1
-                    if raw[2] <= 0:
-                        self._raw_images.remove(raw)
-                    return raw[1]
-        return None
 
     def hostile_next_chat(self, spoil) -> None:
         """The next chat answer holds the personas asked for, each passed through ``spoil(index, persona)``
@@ -566,7 +557,7 @@ class FakeOpenAI:
             reject = self._reject_all
         if reject is not None:
             return self._error(*reject)
-        delay = self._take_delay(path)
+        delay = self._take(self._delays, path)
         if delay:
             time.sleep(delay)
         fault = self._take_fault(path)
@@ -587,7 +578,7 @@ class FakeOpenAI:
         limited = self._rate_limit()
         if limited is not None:
             return limited
-        raw = self._take_raw_image(path)
+        raw = self._take(self._raw_images, path)
         if raw is not None:
             return self._raw_image(raw)
         if path == GENERATIONS_PATH:
