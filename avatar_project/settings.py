@@ -214,6 +214,18 @@ FACE_SWAP_TRIES = env.int("FACE_SWAP_TRIES", default=3)
 
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="openai" if OPENAI_API_KEY else "offline")
+# Face checks (generation/pipeline/face_checks.py): on by default with a real image model, off with the offline
+# backend, whose drawn portraits are not faces.
+FACE_CHECK = env.str("FACE_CHECK", default="on" if GENERATION_BACKEND == "openai" else "off") == "on"
+# Distances between dlib face embeddings (README, "Face checks", for the measurements behind them). A tile further
+# than FACE_MATCH_THRESHOLD from its base shows someone else; two bases nearer than DUPLICATE_FACE_THRESHOLD are
+# one face given to two personas.
+FACE_MATCH_THRESHOLD = env.float("FACE_MATCH_THRESHOLD", default=0.6)
+DUPLICATE_FACE_THRESHOLD = env.float("DUPLICATE_FACE_THRESHOLD", default=0.4)
+# Replacement edits per rejected tile before it is kept, with its verdict, for the operator.
+FACE_RETRIES = env.int("FACE_RETRIES", default=2)
+# Compare a new base with every earlier task's bases too, not only its own task's.
+FACE_DUPLICATES_ACROSS_TASKS = env.bool("FACE_DUPLICATES_ACROSS_TASKS", default=False)
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_TEXT_MODEL = env.str("OPENAI_TEXT_MODEL", default="gpt-5.4-mini")
 OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")

@@ -647,6 +647,7 @@ def worker_env(
     return {
         "DATABASE_URL": db_url,
         "GENERATION_BACKEND": "openai",
+        "FACE_CHECK": "off",  # the loopback server's drawn portraits are no faces
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": API_KEY,
         "Q_WORKERS": str(workers),

@@ -32,6 +32,12 @@ def prepare_for_workers() -> None:
 
         get_backend()
         storage.make_clients()
+        from django.conf import settings
+
+        if settings.FACE_CHECK:
+            from generation import face_model
+
+            face_model.load()
     except Exception:  # a unit will report the problem where the operator sees it; the cluster still starts
         log.warning("could not prepare the API and storage clients before forking the workers", exc_info=True)
     restore_sweep_schedules()

@@ -16,18 +16,33 @@ from urllib.parse import urlparse
 from django.core.files.storage import default_storage
 from zipstream import ZIP_STORED, ZipStream
 
-from generation.models import GenerationResult, GenerationTask
+from generation import storage
+from generation.models import FaceCheck, GenerationResult, GenerationTask
+from generation.pipeline.face_checks import worst
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
 CHUNK_ROWS = 100  # rows held at once: a fifth of the largest task (500 personas), whatever its size
 COPY_BYTES = 64 * 1024
 
 
+NOT_CHECKED = "not checked"
+
+
 def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
-    return task.results.order_by("id").iterator(chunk_size=CHUNK_ROWS)
+    """The task's personas with their face checks, fetched a chunk at a time (one query per chunk for each)."""
+    return task.results.order_by("id").prefetch_related("face_checks").iterator(chunk_size=CHUNK_ROWS)
+
+
+def checks_by_position(result: GenerationResult) -> dict[int, FaceCheck]:
+    return {check.position: check for check in result.face_checks.all()}
+
+
+def face_verdict(checks: dict[int, FaceCheck]) -> str:
+    return worst([check.verdict for check in checks.values()]) or NOT_CHECKED
 
 
 def persona_dict(result: GenerationResult) -> dict:
+    checks = checks_by_position(result)
     return {
         "firstname": result.firstname,
         "lastname": result.lastname,
@@ -35,6 +50,16 @@ def persona_dict(result: GenerationResult) -> dict:
         "bios": {field.removeprefix("bio_"): getattr(result, field) for field in BIO_FIELDS},
         "base_image_url": result.base_image_url,
         "images": result.images or [],
+        # The persona's worst verdict, then each image's (position 0 is the base).
+        "face_verdict": face_verdict(checks),
+        "face_checks": [
+            {
+                "position": n,
+                "verdict": checks[n].verdict if n in checks else NOT_CHECKED,
+                "distance": round(checks[n].distance, 4) if n in checks and checks[n].distance is not None else None,
+            }
+            for n in range(len(result.images or []) + 1)
+        ],  # fmt: skip
     }
 
 
@@ -47,7 +72,8 @@ def spreadsheet_safe(text: str) -> str:
 
 
 def csv_rows(task: GenerationTask) -> Iterator[str]:
-    """One row per persona; image URLs in columns image_1 … image_N."""
+    """One row per persona; image URLs in columns image_1 … image_N, then the face checks: the persona's worst
+    verdict, the base's, and each image's verdict and distance from the base."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -58,15 +84,24 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
         return text
 
     columns = task.images_per_persona
+    numbers = range(1, columns + 1)
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
-                    + [f"image_{n}" for n in range(1, columns + 1)])  # fmt: skip
+                    + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
+                    + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
+        checks = checks_by_position(result)
+        verdicts = []
+        for n in range(1, columns + 1):
+            check = checks.get(n)
+            verdicts += [check.verdict, "" if check.distance is None else f"{check.distance:.4f}"] if check else [
+                NOT_CHECKED, ""]  # fmt: skip
         writer.writerow(
             [spreadsheet_safe(text) for text in (result.firstname, result.lastname, result.gender)]
             + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
+            + [face_verdict(checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
         )  # fmt: skip
         yield flush()
 
@@ -112,18 +147,12 @@ def folder_name(result: GenerationResult, used: set[str]) -> str:
 
 def stored_file(url: str) -> Iterator[bytes]:
     """The bytes of one stored image, read from storage in pieces when the ZIP reaches it."""
-    key = key_of(url)
+    key = storage.key_from_url(url)
     if not key or not default_storage.exists(key):
         return
     with default_storage.open(key, "rb") as stored:
         while piece := stored.read(COPY_BYTES):
             yield piece
-
-
-def key_of(url: str) -> str | None:
-    """The storage key behind a public URL: avatars/<task>/<result>/<file>."""
-    match = re.search(r"avatars/[^/]+/\d+/[^/?#]+$", urlparse(url).path)
-    return match.group(0) if match else None
 
 
 def encoded(chunks: Iterator[str]) -> Iterator[bytes]:

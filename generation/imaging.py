@@ -160,6 +160,21 @@ def split_grid(
     return tiles
 
 
+def fit_tile(
+    data: bytes, size: tuple[int, int], *, image_format: str = "jpeg", quality: int = 90, description: str = ""
+) -> bytes:
+    """A single photo made to stand in for one tile: scaled and centre-cropped to the tile's size, encoded as the
+    tiles are, and marked as AI-generated."""
+    with Image.open(BytesIO(data)) as source:
+        source.load()
+        ImageOps.exif_transpose(source, in_place=True)
+        image = ImageOps.fit(_flatten(source), size, Image.Resampling.LANCZOS)
+        image.info = {}
+        out = BytesIO()
+        image.save(out, IMAGE_FORMATS[image_format.lower()], quality=quality, xmp=xmp_packet(description))
+        return out.getvalue()
+
+
 def _grey(image: Image.Image) -> Image.Image:
     """A greyscale view in which transparent areas count as white (as they are shown on a white page)."""
     if image.mode == "L":

@@ -103,3 +103,15 @@ def grid_prompt(
         "ordinary phone picture posted on social media. Separate the photos with thin plain white lines, "
         f"no borders with text, no captions, no collage effects, one person per photo.{scenes}"
     )
+
+
+def replacement_prompt(*, firstname: str, gender: str) -> str:
+    """One photo to stand in for a tile the face check rejected: the person of the first image, in the scene of
+    the second."""
+    person = "woman" if gender == "f" else "man"
+    return (
+        f"Make one single photo, not a grid, of {firstname}, the {person} in the first image, in the scene of the "
+        "second image: the same place, light, outfit, framing and activity. The face, age, skin, hair and build are "
+        "exactly those of the first image. Only this one person is in the photo, and the whole face is inside the "
+        "frame. An ordinary phone picture, no text, no borders."
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 
 
 def _result_count(**filters) -> Coalesce:
@@ -144,3 +144,26 @@ def task_summary(task: GenerationTask) -> TaskSummary:
         genders={"Women": genders.get("f", 0), "Men": genders.get("m", 0)},
         failures=failures,
     )
+
+
+def face_summary(task: GenerationTask) -> str:
+    """One line on the face checks, e.g. "38 of 40 personas consistent; 6 tiles replaced; 2 need a look". Two
+    queries whatever the task's size."""
+    checks = FaceCheck.objects.filter(result__task=task)
+    rejected = set(checks.filter(verdict__in=FaceCheck.REJECTED).values_list("result_id", flat=True).distinct())
+    totals = checks.aggregate(
+        personas=Count("result_id", distinct=True), replaced=Count("id", filter=Q(position__gt=0, replaced__gt=0))
+    )
+    checked = totals["personas"]
+    if not checked:
+        return "Faces not checked"
+    parts = [f"{checked - len(rejected)} of {checked} personas consistent", f"{totals['replaced']} tiles replaced"]
+    if rejected:
+        parts.append(f"{len(rejected)} need a look")
+    return "; ".join(parts)
+
+
+def task_by_code(code: str) -> GenerationTask | None:
+    """The task a person typed the code of (commands), or None; the code is trimmed and lower-cased as shown."""
+    code = code.strip().lower()
+    return GenerationTask.objects.filter(task_code=code).first() if "\x00" not in code else None

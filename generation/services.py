@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from generation import storage
 from generation.models import GenerationTask
-from generation.pipeline import lifecycle
+from generation.pipeline import face_checks, lifecycle
+from generation.pipeline.images import position_in_grid
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
@@ -94,3 +95,28 @@ def delete_task(task: GenerationTask) -> int:
     task.delete()
     log.info("task %s: deleted with %s file(s)", task.task_code, removed)
     return removed
+
+
+def check_faces(task: GenerationTask) -> list[str]:
+    """Check every stored image of the task again with the face model and record the verdicts (nothing is
+    replaced: that is the pipeline's, or the operator's, call). One line per persona."""
+    lines = []
+    for result in task.results.exclude(base_image_url=None).order_by("pk"):
+        base = face_checks.check(read_stored(result.base_image_url), None)
+        face_checks.record(result, 0, result.base_image_url, base)
+        verdicts = [base.verdict]
+        for position, url in enumerate(result.images or [], 1):
+            index, (cols, rows) = position_in_grid(position, task.images_per_persona)
+            tile = face_checks.check(read_stored(url), base.reading.embedding,
+                                     face_checks.cut_edges(index, cols, rows))  # fmt: skip
+            face_checks.record(result, position, url, tile)
+            verdicts.append(tile.verdict)
+        lines.append(f"{result.full_name} (result {result.pk}): " + " ".join(verdicts))
+    return lines
+
+
+def read_stored(url: str) -> bytes:
+    key = storage.key_from_url(url)
+    if key is None:
+        raise ValueError(f"{url} is not one of this product's image URLs")
+    return storage.read(key)

@@ -3,7 +3,9 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -46,6 +48,12 @@ def base_key(task_code: str, result_id: int, extension: str) -> str:
 
 def tile_key(task_code: str, result_id: int, position: int) -> str:
     return f"{result_prefix(task_code, result_id)}{position}.{TILE_EXTENSIONS[settings.IMAGE_FORMAT]}"
+
+
+def key_from_url(url: str) -> str | None:
+    """The storage key behind one of our public URLs: avatars/<task code>/<result>/<file>."""
+    match = re.search(r"avatars/[^/]+/\d+/[^/?#]+$", urlparse(url).path)
+    return match.group(0) if match else None
 
 
 def save(key: str, data: bytes) -> None:

@@ -83,6 +83,7 @@ def task_detail(request: HttpRequest, task_code: str) -> HttpResponse:
             "task": task,
             "progress": selectors.task_progress(task.pk),
             "summary": selectors.task_summary(task),
+            "face_summary": selectors.face_summary(task),
             "page": gallery_page(request, task),
             "can_retry": task.status == GenerationTask.Status.FAILED or lifecycle.is_stalled(task),
         },

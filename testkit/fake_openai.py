@@ -586,7 +586,8 @@ class FakeOpenAI:
         fields = form or {}
         if not files:
             return self._error(400, None, "Missing required parameter: 'image'.")
-        return self._image(fields, grid=True)
+        # One reference is a photo grid to draw from it; two or more (a base and a scene) are one photo.
+        return self._image(fields, grid=len(files) == 1)
 
     def _rate_limit(self) -> _Reply | None:
         """Sliding 60 s window over accepted image requests; past the limit answer 429 with Retry-After."""

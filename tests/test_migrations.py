@@ -31,6 +31,7 @@ DJANGO_ONLY = [
     ("generation", "0007_task_code_name_in_code"),
     ("generation", "0008_unit_leases"),
     ("generation", "0009_sweep_every_half_minute"),
+    ("generation", "0010_face_checks"),
 ]
 
 

@@ -14,6 +14,8 @@ from generation import faces, ratelimit, storage
 from generation.backends import RefusedError, get_backend
 from generation.imaging import split_grid, with_ai_metadata
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.pipeline import face_checks
+from generation.pipeline.face_review import FaceReview
 from generation.pipeline.lifecycle import Lease, log_unit
 from generation.prompts import base_selfie_prompt, grid_prompt
 from siteconfig.models import Config
@@ -30,6 +32,17 @@ def grid_layouts(images_per_persona: int) -> list[Layout]:
     if settings.GRID_LAYOUT_8 == "2x4":
         return [(2, 4)]
     return [(2, 2), (2, 2)]
+
+
+def position_in_grid(position: int, images_per_persona: int) -> tuple[int, Layout]:
+    """Where tile `position` (1-based, as in `images`) sat: its index in its grid and that grid's layout."""
+    start = 1
+    for layout in grid_layouts(images_per_persona):
+        count = layout[0] * layout[1]
+        if position < start + count:
+            return position - start, layout
+        start += count
+    raise ValueError(f"Position {position} is beyond {images_per_persona} images.")
 
 
 def grid_size(layout: Layout) -> str:
@@ -81,16 +94,23 @@ def threads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def base_image(unit: PipelineUnit, stored: set[str], lease: Lease) -> bytes:
+def base_image(unit: PipelineUnit, stored: set[str], lease: Lease, review: FaceReview | None) -> bytes:
     """The stored base when an earlier run made one, else a new one, stored at once (before its grids are asked
-    for, so tiles never exist beside a base that failed to store)."""
+    for, so tiles never exist beside a base that failed to store). With face checks, a new base with no face, with
+    several, or with the face of another persona of the task is made again once, before it is stored."""
     task, result = unit.task, unit.result
     key = storage.find_base(task.task_code, result.pk, stored)
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
+        if review:
+            review.check_base(data)
     else:
-        data, extension = with_ai_metadata(make_base(task, result))
+        raw = make_base(task, result)
+        if review and review.base_needs_remaking(raw):
+            raw = make_base(task, result)
+            review.check_base(raw, remade=True)
+        data, extension = with_ai_metadata(raw)
         key = storage.base_key(task.task_code, result.pk, extension)
         lease.check()
         storage.save(key, data)
@@ -99,6 +119,8 @@ def base_image(unit: PipelineUnit, stored: set[str], lease: Lease) -> bytes:
     if result.base_image_url != url:
         result.base_image_url = url
         GenerationResult.objects.filter(pk=result.pk).update(base_image_url=url)
+    if review:
+        review.record_base(url)
     return data
 
 
@@ -128,43 +150,48 @@ def make_tiles(
     )
 
 
-def run_images(unit: PipelineUnit, lease: Lease) -> list[str]:
+def run_images(unit: PipelineUnit, lease: Lease) -> tuple[list[str], str]:
     """The persona's base and tiles, stored; returns the tiles' URLs, which the lifecycle records with the unit's
-    outcome (fenced on the lease). Before each write the lease is checked, so a worker that lost it stops."""
+    outcome (fenced on the lease), and a note of the tiles the face checks replaced. Before each write the lease is
+    checked, so a worker that lost it stops."""
     task, result = unit.task, unit.result
     expected = task.images_per_persona
     if isinstance(result.images, list) and len(result.images) == expected:
-        return result.images
+        return result.images, ""
     # What an earlier run stored, from one listing of the result's folder rather than a request per file.
     stored = set(storage.list_files(storage.result_prefix(task.task_code, result.pk)))
-    base = base_image(unit, stored, lease)
+    review = FaceReview(unit) if face_checks.enabled() else None
+    base = base_image(unit, stored, lease, review)
 
-    missing: list[tuple[Layout, tuple[int, int], list[str]]] = []
+    missing: list[tuple[Layout, tuple[int, int], list[str], int]] = []
     layouts = grid_layouts(expected)
     position = 1
     for part, layout in enumerate(layouts, 1):
         keys = [storage.tile_key(task.task_code, result.pk, position + n) for n in range(layout[0] * layout[1])]
-        position += len(keys)
         if not all(key in stored for key in keys):
-            missing.append((layout, (part, len(layouts)), keys))
+            missing.append((layout, (part, len(layouts)), keys, position))
+        position += len(keys)
 
     # Slots are reserved here, in this thread, so the pool's threads never touch the database.
     delays = [ratelimit.reserve("image") for _ in missing]
     pool = threads()
     grids = {
-        pool.submit(make_tiles, base, task, result, layout, part, delay): keys
-        for (layout, part, keys), delay in zip(missing, delays, strict=True)
+        pool.submit(make_tiles, base, task, result, layout, part, delay): (keys, layout, first)
+        for (layout, part, keys, first), delay in zip(missing, delays, strict=True)
     }
     first_error: Exception | None = None
     uploads: list[Future[None]] = []
     for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
+        keys, layout, first = grids[grid]
         try:
             tiles = grid.result()
+            if review:  # here, in this thread, while the other grid is still being made
+                tiles = review.review_tiles(base, tiles, layout, first)
             lease.check()
         except Exception as error:  # the other grid's tiles are still kept
             first_error = first_error or error
             continue
-        uploads += [pool.submit(storage.save, key, tile) for key, tile in zip(grids[grid], tiles, strict=True)]
+        uploads += [pool.submit(storage.save, key, tile) for key, tile in zip(keys, tiles, strict=True)]
     wait(uploads)
     for upload in uploads:
         upload.result()  # the first failed upload's error, once none is still running
@@ -173,4 +200,9 @@ def run_images(unit: PipelineUnit, lease: Lease) -> list[str]:
     if first_error:
         raise first_error
 
-    return [storage.url(storage.tile_key(task.task_code, result.pk, n)) for n in range(1, expected + 1)]
+    urls = [storage.url(storage.tile_key(task.task_code, result.pk, n)) for n in range(1, expected + 1)]
+    if review is None:
+        return urls, ""
+    lease.check()
+    review.record_tiles(urls)
+    return urls, review.note()

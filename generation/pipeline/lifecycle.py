@@ -379,13 +379,15 @@ def _end(task: GenerationTask) -> None:
 
 
 def task_notes(task: GenerationTask) -> str:
-    """What went wrong, one line per batch that fell short or persona whose images failed."""
+    """What went wrong or was mended: one line per batch that fell short, persona whose images failed, or persona
+    whose photos the face checks replaced."""
     lines = []
-    units = task.units.exclude(note="").filter(Q(kind=Kind.BATCH) | Q(state=State.FAILED)).select_related("result")
+    units = task.units.exclude(note="").filter(state__in=[State.DONE, State.FAILED]).select_related("result")
     for unit in units:
         if unit.kind == Kind.IMAGES and unit.result:
             who = f"{unit.result.firstname} {unit.result.lastname} (result {unit.result_id})"
-            lines.append(f"images of {who} failed: {unit.note}")
+            done = "face checks" if unit.state == State.DONE else "failed"
+            lines.append(f"images of {who} {done}: {unit.note}")
         elif unit.kind == Kind.BATCH:
             lines.append(unit.note if unit.note.startswith("batch") else f"batch {unit.number} failed: {unit.note}")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def run_unit(unit_pk: int) -> None:
             if unit.kind == PipelineUnit.Kind.BATCH:
                 note, images = run_batch(unit, lease), None
             else:
-                note, images = "", run_images(unit, lease)
+                images, note = run_images(unit, lease)
         except LeaseLost:
             log_unit(unit, "stopped: another worker holds the unit now; nothing written", level=logging.WARNING)
         except FatalBackendError as error:

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.models import GenerationTask
+from generation import selectors
 from generation.services import retry_task
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("task_code", help="The task's 8-character id.")
 
     def handle(self, *args, task_code, **options):
-        task = GenerationTask.objects.filter(task_code=task_code.strip().lower()).first()
+        task = selectors.task_by_code(task_code)
         if task is None:
             raise CommandError(f"No task {task_code}.")
         try:

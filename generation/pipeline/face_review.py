@@ -1,0 +1,114 @@
+"""One persona's face review while its images unit runs: the base is checked (and made again once when it shows
+no face, several, or another persona's face), each grid's tiles are checked against it as soon as the grid is split,
+and each rejected tile is replaced by a single-image edit from the base, up to FACE_RETRIES times. What was
+replaced, and why, goes into the unit's note, and so into the task's notes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from django.conf import settings
+from PIL import Image
+
+from generation import ratelimit, storage
+from generation.backends import get_backend
+from generation.imaging import fit_tile
+from generation.models import FaceCheck, PipelineUnit
+from generation.pipeline import face_checks
+from generation.pipeline.face_checks import Checked
+from generation.pipeline.lifecycle import log_unit
+from generation.prompts import replacement_prompt
+
+Verdict = FaceCheck.Verdict
+
+
+class FaceReview:
+    def __init__(self, unit: PipelineUnit):
+        self.unit = unit
+        self.base: Checked | None = None
+        self.base_remade = False
+        self.tiles: dict[int, tuple[Checked, int]] = {}  # position -> (check, replacements)
+        self.lines: list[str] = []
+
+    @property
+    def base_face(self) -> np.ndarray | None:
+        return self.base.reading.embedding if self.base else None
+
+    # --- The base ---------------------------------------------------------------------------------------------
+
+    def check_base(self, data: bytes, *, remade: bool = False) -> Checked:
+        self.base = face_checks.check(data, None)
+        self.base_remade = self.base_remade or remade
+        return self.base
+
+    def base_needs_remaking(self, data: bytes) -> bool:
+        """True (with the reason noted) when a new base should be made again before any grid is asked for."""
+        checked = self.check_base(data)
+        if checked.verdict in (Verdict.NO_FACE, Verdict.SEVERAL_FACES):
+            self.lines.append(f"base made again: {checked.verdict}")
+            return True
+        duplicate = face_checks.duplicate_of(self.unit.task, self.unit.result, checked.reading.embedding)
+        if duplicate:
+            self.lines.append(f"base made again: the face of result {duplicate[0]} ({duplicate[1]:.2f} apart)")
+            return True
+        return False
+
+    def record_base(self, url: str) -> None:
+        face_checks.record(self.unit.result, 0, url, self.base, replaced=int(self.base_remade))
+
+    # --- The tiles --------------------------------------------------------------------------------------------
+
+    def review_tiles(self, base: bytes, tiles: list[bytes], layout: tuple[int, int], first: int) -> list[bytes]:
+        """The tiles of one grid, with each rejected one replaced (up to FACE_RETRIES times); their checks kept."""
+        cols, rows = layout
+        kept = []
+        for index, tile in enumerate(tiles):
+            position = first + index
+            checked = face_checks.check(tile, self.base_face, face_checks.cut_edges(index, cols, rows))
+            replacements = 0
+            while checked.rejected and replacements < settings.FACE_RETRIES:
+                reason = describe(checked)
+                tile = self.replacement(base, tile)
+                replacements += 1
+                checked = face_checks.check(tile, self.base_face)  # a whole photo: no edge of it was cut
+                outcome = "now ok" if not checked.rejected else f"still {describe(checked)}"
+                self.lines.append(f"tile {position} replaced ({reason}): {outcome}")
+                log_unit(self.unit, "tile %s replaced (%s): %s", position, reason, outcome)
+            self.tiles[position] = (checked, replacements)
+            kept.append(tile)
+        return kept
+
+    def replacement(self, base: bytes, tile: bytes) -> bytes:
+        """One photo of this person in the rejected tile's scene, from the base, sized as the tile."""
+        result = self.unit.result
+        prompt = replacement_prompt(firstname=result.firstname, gender=result.gender)
+        ratelimit.wait_for_slot("image")
+        photo = get_backend().edit_image([base, tile], prompt, size=settings.OPENAI_IMAGE_SIZE, grid=None)
+        with Image.open(io.BytesIO(tile)) as cut:
+            size = cut.size
+        return fit_tile(
+            photo,
+            size,
+            image_format=settings.IMAGE_FORMAT,
+            quality=settings.IMAGE_QUALITY,
+            description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",
+        )
+
+    def record_tiles(self, urls: list[str]) -> None:
+        """Keep every tile's check. Tiles an earlier run stored (before a crash) are read back and checked here."""
+        for position, url in enumerate(urls, 1):
+            if position not in self.tiles:
+                key = storage.tile_key(self.unit.task.task_code, self.unit.result.pk, position)
+                self.tiles[position] = (face_checks.check(storage.read(key), self.base_face), 0)
+            checked, replacements = self.tiles[position]
+            face_checks.record(self.unit.result, position, url, checked, replaced=replacements)
+
+    def note(self) -> str:
+        return "; ".join(self.lines)
+
+
+def describe(checked: Checked) -> str:
+    if checked.distance is not None:
+        return f"{checked.verdict}, {checked.distance:.2f} from the base"
+    return checked.verdict

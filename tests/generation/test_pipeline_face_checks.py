@@ -1,0 +1,219 @@
+"""The face checks with real faces: the loopback server answers with photos of two real people (from scikit-image
+and matplotlib), laid out as photo grids, and the pipeline must end with the verdicts, replacements, notes and
+final images it promises."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from generation import face_model
+from generation.exports import csv_rows, json_document
+from generation.models import FaceCheck, GenerationTask
+from generation.pipeline.stages import run_inline
+from generation.selectors import face_summary
+from testkit import faces
+from testkit.servers import wait_until
+from tests.conftest import requires_postgresql
+from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
+
+pytestmark = pytest.mark.django_db
+GENERATIONS = "/images/generations"
+EDITS = "/images/edits"
+Verdict = FaceCheck.Verdict
+
+
+@pytest.fixture
+def checks_on(settings, fake_openai, s3_bucket):
+    settings.FACE_CHECK = True
+    return fake_openai
+
+
+def verdicts(task: GenerationTask) -> list[list[tuple[int, str, int]]]:
+    """Per persona: (position, verdict, replaced) of each stored image, base first."""
+    return [
+        list(result.face_checks.order_by("position").values_list("position", "verdict", "replaced"))
+        for result in task.results.order_by("pk")
+    ]
+
+
+def stored_face_distance(url: str, base_url: str) -> float:
+    _, tile = fetch_image(url)
+    _, base = fetch_image(base_url)
+    return face_model.distance(face_model.read(tile).embedding, face_model.read(base).embedding)
+
+
+def test_a_grid_of_one_person_passes_every_check_with_no_replacement(checks_on, s3_bucket):
+    a = faces.astronaut()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, faces.mirrored(a), faces.darker(a), a]))
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(task)
+
+    assert_task_stored_completely(task, s3_bucket)
+    assert verdicts(task) == [[(0, "ok", 0), (1, "ok", 0), (2, "ok", 0), (3, "ok", 0), (4, "ok", 0)]]
+    distances = list(FaceCheck.objects.filter(position__gt=0).values_list("distance", flat=True))
+    assert all(distance < 0.3 for distance in distances), distances
+    assert len(checks_on.calls(EDITS)) == 1
+
+
+@pytest.mark.parametrize(
+    ("tile", "rejected_as", "position"),
+    [
+        (lambda: faces.grace_hopper(), Verdict.DIFFERENT_PERSON, 2),
+        (lambda: faces.pair(faces.astronaut(), faces.grace_hopper()), Verdict.SEVERAL_FACES, 3),
+        (lambda: faces.at_right_edge(faces.astronaut()), Verdict.FACE_CUT, 1),
+    ],
+)
+def test_a_rejected_tile_is_replaced_from_the_base_and_the_notes_say_why(
+    checks_on, s3_bucket, tile, rejected_as, position
+):
+    a = faces.astronaut()
+    photos = [a, a, a, a]
+    photos[position - 1] = tile()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid(photos))
+    checks_on.send_next_image(EDITS, faces.jpeg(faces.mirrored(a), (1024, 1024)))  # the replacement
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(task)
+
+    assert_task_stored_completely(task, s3_bucket)
+    expected = [(0, "ok", 0)] + [(n, "ok", 1 if n == position else 0) for n in range(1, 5)]
+    assert verdicts(task) == [expected]
+    replacement = checks_on.calls(EDITS)[1]
+    assert len(replacement.files) == 2  # the base and the rejected tile's scene
+    assert f"tile {position} replaced ({rejected_as}" in task.error_log
+    result = task.results.get()
+    assert stored_face_distance(result.images[position - 1], result.base_image_url) < 0.6
+
+
+def test_a_tile_still_rejected_after_its_retries_is_kept_with_its_verdict(checks_on, s3_bucket, settings):
+    settings.FACE_RETRIES = 2
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, g, a, a]))
+    checks_on.send_next_image(EDITS, faces.portrait(g), times=2)  # both replacements show her too
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(task)
+
+    task.refresh_from_db()
+    assert task.status == GenerationTask.Status.COMPLETED
+    assert verdicts(task)[0][2] == (2, Verdict.DIFFERENT_PERSON, 2)
+    assert task.error_log.count("tile 2 replaced (different-person") == 2
+    assert "still different-person" in task.error_log
+    assert len(checks_on.calls(EDITS)) == 3
+
+
+def test_a_second_persona_given_the_first_one_s_face_gets_a_new_base_before_any_grid(checks_on, s3_bucket):
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a), times=2)  # both personas get her face
+    checks_on.send_next_image(GENERATIONS, faces.portrait(g))  # the second base, made again
+    checks_on.send_next_image(EDITS, faces.grid([a, a, a, a]))
+    checks_on.send_next_image(EDITS, faces.grid([g, g, g, g]))
+    task = submit(number_to_generate=2, images_per_persona=4)
+
+    run_inline(task)
+
+    assert_task_stored_completely(task, s3_bucket)
+    first, second = verdicts(task)
+    assert first[0] == (0, "ok", 0) and second[0] == (0, "ok", 1)
+    assert [verdict for _, verdict, _ in second] == ["ok"] * 5
+    assert "base made again: the face of result" in task.error_log
+    assert len(checks_on.calls(GENERATIONS)) == 3 and len(checks_on.calls(EDITS)) == 2
+    bases = [face_model.read(fetch_image(r.base_image_url)[1]).embedding for r in task.results.order_by("pk")]
+    assert face_model.distance(*bases) > 0.6
+
+
+def test_a_base_with_no_face_is_made_again_once_before_its_grid(checks_on, s3_bucket):
+    a = faces.astronaut()
+    checks_on.send_next_image(GENERATIONS, faces.jpeg(faces.Image.new("RGB", (1024, 1024), (120, 160, 200))))
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, a, a, a]))
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(task)
+
+    assert_task_stored_completely(task, s3_bucket)
+    assert verdicts(task)[0][0] == (0, "ok", 1)
+    assert "base made again: no-face" in task.error_log
+    assert len(checks_on.calls(GENERATIONS)) == 2
+
+
+def test_without_face_checks_nothing_is_checked_or_replaced(settings, fake_openai, s3_bucket):
+    settings.FACE_CHECK = False
+    a, g = faces.astronaut(), faces.grace_hopper()
+    fake_openai.send_next_image(GENERATIONS, faces.portrait(a))
+    fake_openai.send_next_image(EDITS, faces.grid([a, g, a, a]))
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(task)
+
+    assert_task_stored_completely(task, s3_bucket)
+    assert not FaceCheck.objects.exists()
+    assert len(fake_openai.calls(EDITS)) == 1
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_cluster_replaces_a_tile_of_someone_else(start_cluster, fake_openai, s3_bucket, settings):
+    a, g = faces.astronaut(), faces.grace_hopper()
+    fake_openai.send_next_image(GENERATIONS, faces.portrait(a))
+    fake_openai.send_next_image(EDITS, faces.grid([a, a, g, a]))
+    fake_openai.send_next_image(EDITS, faces.jpeg(a, (1024, 1024)))
+    start_cluster(FACE_CHECK="on")
+    task = submit(number_to_generate=1, images_per_persona=4)
+
+    wait_until(lambda: GenerationTask.objects.get(pk=task.pk).is_finished, timeout=90, message="the task to end")
+
+    assert_task_stored_completely(task, s3_bucket)
+    assert verdicts(task) == [[(0, "ok", 0), (1, "ok", 0), (2, "ok", 0), (3, "ok", 1), (4, "ok", 0)]]
+    assert "tile 3 replaced (different-person" in GenerationTask.objects.get(pk=task.pk).error_log
+
+
+def test_exports_carry_each_image_s_verdict_and_distance_and_the_persona_s_worst(checks_on, s3_bucket, settings):
+    settings.FACE_RETRIES = 0  # the other person's tile is kept, for the operator
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, a, g, a]))
+    task = submit(number_to_generate=1, images_per_persona=4)
+    run_inline(task)
+
+    persona = json.loads("".join(json_document(task)))["personas"][0]
+    assert persona["face_verdict"] == "different-person"
+    assert [check["verdict"] for check in persona["face_checks"]] == ["ok", "ok", "ok", "different-person", "ok"]
+    assert persona["face_checks"][3]["distance"] > 0.6 and persona["face_checks"][0]["distance"] is None
+    (row,) = csv.DictReader(io.StringIO("".join(csv_rows(task))))
+    assert (row["face_verdict"], row["base_verdict"], row["image_3_verdict"]) == ("different-person", "ok",
+                                                                                   "different-person")  # fmt: skip
+    assert float(row["image_3_distance"]) > 0.6 and float(row["image_1_distance"]) < 0.3
+    assert face_summary(task) == "0 of 1 personas consistent; 0 tiles replaced; 1 need a look"
+
+
+def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(checks_on, s3_bucket, settings):
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, g, a, a]))
+    settings.FACE_CHECK = False  # made before the checks existed
+    task = submit(number_to_generate=1, images_per_persona=4)
+    run_inline(task)
+    assert face_summary(task) == "Faces not checked"
+
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("check_faces", task.task_code, stdout=out)
+
+    assert "ok ok different-person ok ok" in out.getvalue()
+    assert FaceCheck.objects.count() == 5
+    assert f"Task {task.task_code}: 0 of 1 personas consistent; 0 tiles replaced; 1 need a look." in out.getvalue()
+
+
+def test_check_faces_names_an_unknown_task(db):
+    with pytest.raises(Exception, match="No task nosuch00"):
+        call_command("check_faces", "nosuch00")
