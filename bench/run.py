@@ -30,6 +30,7 @@ BENCHMARKS = {
     "pages": "bench.pages",
     "export": "bench.export",
     "memory": "bench.memory",
+    "faces": "bench.faces",
 }
 
 

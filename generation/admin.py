@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
@@ -7,13 +8,15 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from generation import selectors
+from generation import selectors, services
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.pipeline.face_index import faces_seen_before
 from generation.selectors import tasks_with_progress
 from generation.services import cancel_task, retry_task
 
@@ -77,6 +80,22 @@ def results_changelist_url(task: GenerationTask) -> str:
     return f"{reverse('admin:generation_generationresult_changelist')}?{TASK_FILTER}={task.pk}"
 
 
+def act_on_each(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, action, verb: str, noun: str = "task(s)"
+) -> None:
+    """Run a service on each selected row; a refusal (ValidationError) is shown and the others still run."""
+    done = []
+    for row in queryset:
+        try:
+            action(row)
+        except ValidationError as error:
+            model_admin.message_user(request, " ".join(error.messages), messages.WARNING)
+        else:
+            done.append(str(row))
+    if done:
+        model_admin.message_user(request, f"{verb} {len(done)} {noun}: {', '.join(done)}.", messages.SUCCESS)
+
+
 @admin.register(GenerationTask)
 class GenerationTaskAdmin(ListAdmin):
     list_display = (
@@ -109,7 +128,7 @@ class GenerationTaskAdmin(ListAdmin):
         ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
     )
 
-    actions = ("retry_tasks", "cancel_tasks")
+    actions = ("retry_tasks", "cancel_tasks", "generate_missing")
 
     @admin.display(description="faces")
     def faces(self, task: GenerationTask) -> str:
@@ -120,23 +139,15 @@ class GenerationTaskAdmin(ListAdmin):
 
     @admin.action(description="Retry selected tasks (failed or stalled; finished work is kept)")
     def retry_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
-        self._each(request, queryset, lambda task: retry_task(task, by=request.user), "Retried")
+        act_on_each(self, request, queryset, lambda task: retry_task(task, by=request.user), "Retried")
 
     @admin.action(description="Cancel selected running tasks")
     def cancel_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
-        self._each(request, queryset, lambda task: cancel_task(task, by=request.user), "Cancelled")
+        act_on_each(self, request, queryset, lambda task: cancel_task(task, by=request.user), "Cancelled")
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[GenerationTask], action, verb: str) -> None:
-        done = []
-        for task in queryset:
-            try:
-                action(task)
-            except ValidationError as error:
-                self.message_user(request, " ".join(error.messages), messages.WARNING)
-            else:
-                done.append(task.task_code)
-        if done:
-            self.message_user(request, f"{verb} {len(done)} task(s): {', '.join(done)}.", messages.SUCCESS)
+    @admin.action(description="Generate the missing personas of selected tasks that came out short")
+    def generate_missing(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
+        act_on_each(self, request, queryset, services.generate_missing, "Generating the missing personas of")
 
     @admin.display(description="personas done / with data / asked")
     def progress(self, task: GenerationTask) -> str:
@@ -166,6 +177,25 @@ class GenerationResultAdmin(ListAdmin):
         ("Images", {"fields": ("base_image_url", "base_thumbnail", "image_thumbnails", "images")}),
         (None, {"fields": ("created_at",)}),
     )
+    actions = ("regenerate_photos", "regenerate_bios", "delete_personas")
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        """Django's own "delete selected" would leave the personas' files behind: ours removes them too."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Make new photos of selected personas (a new base and grids)")
+    def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
+        act_on_each(self, request, queryset, services.regenerate_photos, "New photos asked for", "persona(s)")
+
+    @admin.action(description="Write new bios for selected personas")
+    def regenerate_bios(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
+        act_on_each(self, request, queryset, services.regenerate_bios, "New bios asked for", "persona(s)")
+
+    @admin.action(description="Delete selected personas and their files")
+    def delete_personas(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
+        act_on_each(self, request, queryset, services.delete_persona, "Deleted", "persona(s)")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[GenerationResult], search_term: str
@@ -244,3 +274,28 @@ class FaceCheckAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    actions = ("regenerate_photo",)
+    change_list_template = "admin/generation/facecheck/change_list.html"
+
+    def get_urls(self):
+        seen_before = self.admin_site.admin_view(self.seen_before_view)
+        return [path("seen-before/", seen_before, name="generation_facecheck_seen_before"), *super().get_urls()]
+
+    def seen_before_view(self, request: HttpRequest):
+        """Personas whose face an earlier task already used."""
+        matches = faces_seen_before(GenerationResult.objects.all())
+        earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
+        context = self.admin_site.each_context(request) | {
+            "title": "Faces seen in an earlier task",
+            "threshold": settings.DUPLICATE_FACE_THRESHOLD,
+            "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
+        }
+        return TemplateResponse(request, "admin/generation/facecheck/seen_before.html", context)
+
+    @admin.action(description="Make selected photos again (from the persona's base)")
+    def regenerate_photo(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> None:
+        act_on_each(
+            self, request, queryset.filter(position__gt=0),
+            lambda check: services.regenerate_image(check.result, check.position), "New photo asked for", "photo(s)",
+        )  # fmt: skip

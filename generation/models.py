@@ -25,8 +25,12 @@ class GenerationTask(models.Model):
         FAILED = "failed", "Failed"
 
     class ImagesPerPersona(models.IntegerChoices):
+        # Made four at a time, as N/4 photo grids of 2x2 (8 can be one 2x4 grid instead: GRID_LAYOUT_8).
         FOUR = 4, "4 images"
         EIGHT = 8, "8 images"
+        TWELVE = 12, "12 images"
+        SIXTEEN = 16, "16 images"
+        TWENTY = 20, "20 images"
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
 
@@ -171,6 +175,10 @@ class PipelineUnit(models.Model):
     class Kind(models.TextChoices):
         BATCH = "batch", "Batch of personas"
         IMAGES = "images", "Persona images"
+        # Operator actions on a persona already made:
+        PHOTOS = "photos", "New photos of a persona"
+        IMAGE = "image", "One new photo"
+        BIOS = "bios", "New bios of a persona"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -180,6 +188,9 @@ class PipelineUnit(models.Model):
         FAILED = "failed", "Failed"
 
     OPEN_STATES = (State.PENDING, State.QUEUED, State.RUNNING)
+    # The kinds each running stage of a task waits for.
+    DATA_KINDS = (Kind.BATCH, Kind.BIOS)
+    IMAGE_KINDS = (Kind.IMAGES, Kind.PHOTOS, Kind.IMAGE)
 
     # Both foreign keys cascade in the database too (created by the migration), so that deleting a task or result
     # in plain SQL still works.
@@ -187,8 +198,10 @@ class PipelineUnit(models.Model):
         GenerationTask, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="units"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    # The batch number for a batch, the result's id for images.
+    # The batch number for a batch, the result's id for images; for an operator action, its own sequence.
     number = models.IntegerField()
+    # For one new photo: its position in the persona's images (1-based).
+    target = models.IntegerField(null=True, blank=True)
     # Personas asked of a batch.
     size = models.IntegerField(default=0)
     result = models.ForeignKey(

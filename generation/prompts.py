@@ -55,7 +55,9 @@ def persona_messages(request: PersonaRequest) -> list[dict[str, str]]:
         for platform, prompt in request.bio_prompts.items()
     )
     avoid = ""
-    if request.avoid_names:
+    if request.person:
+        avoid = f"\nWrite new bios for one person who exists already: {request.person}. Keep that name and gender.\n"
+    elif request.avoid_names:
         avoid = "\nThese names are taken already; do not use them again: " + ", ".join(request.avoid_names) + "\n"
     user = (
         f"Who they are: {request.description.strip()}\n"
@@ -85,6 +87,9 @@ def base_selfie_prompt(*, firstname: str, gender: str, description: str, with_re
 PART_SCENES = {
     1: "This set is mostly daytime and outdoors.",
     2: "This set is mostly evening, indoors and with friends or at work; avoid the scenes of a daytime set.",
+    3: "This set is about their work or studies, and the places they go for it; avoid leisure scenes.",
+    4: "This set is about weekends and holidays: travel, family, sport or a hobby, away from home.",
+    5: "This set is quiet moments at home and in their neighbourhood, across the seasons.",
 }
 
 

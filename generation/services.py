@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from generation import storage
-from generation.models import GenerationTask
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
 
@@ -46,7 +46,7 @@ def validate_request(
     except (TypeError, ValueError):
         images = None
     if images not in GenerationTask.ImagesPerPersona.values:
-        errors["images_per_persona"] = "Choose 4 or 8 images per persona."
+        errors["images_per_persona"] = "Choose 4, 8, 12, 16 or 20 images per persona."
     if errors:
         raise ValidationError(errors)
     return {
@@ -87,6 +87,29 @@ def retry_task(task: GenerationTask, *, by: User | None = None) -> int:
 
 def cancel_task(task: GenerationTask, *, by: User) -> None:
     lifecycle.cancel(task, by=by)
+
+
+# Operator actions: each is a unit the workers run (the lifecycle queues it); deleting a persona is immediate.
+
+
+def regenerate_photos(result: GenerationResult) -> PipelineUnit:
+    return lifecycle.request_redo(result, PipelineUnit.Kind.PHOTOS)
+
+
+def regenerate_image(result: GenerationResult, position: int) -> PipelineUnit:
+    return lifecycle.request_redo(result, PipelineUnit.Kind.IMAGE, position=position)
+
+
+def regenerate_bios(result: GenerationResult) -> PipelineUnit:
+    return lifecycle.request_redo(result, PipelineUnit.Kind.BIOS)
+
+
+def delete_persona(result: GenerationResult) -> int:
+    return lifecycle.delete_persona(result)
+
+
+def generate_missing(task: GenerationTask) -> int:
+    return lifecycle.generate_missing(task)
 
 
 def delete_task(task: GenerationTask) -> int:

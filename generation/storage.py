@@ -42,12 +42,21 @@ def result_prefix(task_code: str, result_id: int) -> str:
     return f"{task_prefix(task_code)}{result_id}/"
 
 
-def base_key(task_code: str, result_id: int, extension: str) -> str:
-    return f"{result_prefix(task_code, result_id)}base.{extension}"
+# Files made again on an operator's request get keys of their own ("3.v41.jpg": made by unit 41), so that a CDN
+# never serves the old image under the new URL. The first files of a persona have none ("3.jpg").
 
 
-def tile_key(task_code: str, result_id: int, position: int) -> str:
-    return f"{result_prefix(task_code, result_id)}{position}.{TILE_EXTENSIONS[settings.IMAGE_FORMAT]}"
+def _versioned(name: str, version: str) -> str:
+    return f"{name}.{version}" if version else name
+
+
+def base_key(task_code: str, result_id: int, extension: str, version: str = "") -> str:
+    return f"{result_prefix(task_code, result_id)}{_versioned('base', version)}.{extension}"
+
+
+def tile_key(task_code: str, result_id: int, position: int, version: str = "") -> str:
+    extension = TILE_EXTENSIONS[settings.IMAGE_FORMAT]
+    return f"{result_prefix(task_code, result_id)}{_versioned(str(position), version)}.{extension}"
 
 
 def key_from_url(url: str) -> str | None:
@@ -84,11 +93,11 @@ def read(key: str) -> bytes:
         return stored.read()
 
 
-def find_base(task_code: str, result_id: int, stored: Collection[str] | None = None) -> str | None:
+def find_base(task_code: str, result_id: int, stored: Collection[str] | None = None, version: str = "") -> str | None:
     """The key of a base image saved by an earlier run, whatever its extension. `stored`, the keys a listing of the
     result's folder found, spares a request per extension."""
     for extension in ("png", "jpg"):
-        key = base_key(task_code, result_id, extension)
+        key = base_key(task_code, result_id, extension, version)
         if key in stored if stored is not None else default_storage.exists(key):
             return key
     return None
@@ -116,3 +125,14 @@ def delete_tree(prefix: str) -> int:
     for folder in folders:
         deleted += delete_tree(f"{prefix.rstrip('/')}/{folder}/")
     return deleted
+
+
+def prune_result(task_code: str, result_id: int, keep: Collection[str]) -> int:
+    """Delete the persona's files that no row points to any more (those an operator's request replaced); returns
+    how many."""
+    pruned = 0
+    for key in list_files(result_prefix(task_code, result_id)):
+        if key not in keep:
+            default_storage.delete(key)
+            pruned += 1
+    return pruned

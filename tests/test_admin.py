@@ -192,6 +192,28 @@ def test_the_retry_action_resumes_a_failed_task_and_says_so(admin_client):
     assert task.status == "generating-data"
 
 
+def test_the_persona_actions_queue_new_photos_and_bios_and_delete_with_files(admin_client):
+    task = make_task(status="completed")
+    first, second = make_result(task), make_result(task)
+    url = admin_url(GenerationResult, "changelist")
+    response = admin_client.post(url, {"action": "regenerate_photos", "_selected_action": [first.pk]}, follow=True)
+    assert "New photos asked for 1 persona(s)" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "generating-images"
+    # New bios belong to the data stage: they wait until the photos are done, and the page says so.
+    response = admin_client.post(url, {"action": "regenerate_bios", "_selected_action": [first.pk]}, follow=True)
+    assert "is generating images; try again once it has ended" in response.content.decode()
+    assert list(task.units.values_list("kind", "result_id")) == [("photos", first.pk)]
+
+    other = make_task(status="completed")
+    doomed = make_result(other)
+    response = admin_client.post(url, {"action": "delete_personas", "_selected_action": [doomed.pk]}, follow=True)
+    assert "Deleted 1 persona(s)" in response.content.decode()
+    assert not GenerationResult.objects.filter(pk=doomed.pk).exists()
+    assert "delete_selected" not in admin_client.get(url).context["action_form"].fields["action"].choices.__str__()
+    assert second.pk in GenerationResult.objects.values_list("pk", flat=True)
+
+
 def test_result_search_over_all_results_matches_task_ids_only(admin_client):
     wanted = make_result(make_task(), firstname="Zelda")
     make_result(make_task(), firstname="Zelda")

@@ -32,6 +32,8 @@ DJANGO_ONLY = [
     ("generation", "0008_unit_leases"),
     ("generation", "0009_sweep_every_half_minute"),
     ("generation", "0010_face_checks"),
+    ("generation", "0011_operator_actions"),
+    ("generation", "0012_twenty_images_per_persona"),
 ]
 
 

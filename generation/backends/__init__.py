@@ -49,6 +49,8 @@ class PersonaRequest:
     count: int
     bio_prompts: dict[str, str]  # platform -> prompt
     avoid_names: list[str] = field(default_factory=list)
+    # For new bios of a persona already made: who they are ("Ana Costa (a woman)"); their name and gender stay.
+    person: str = ""
 
 
 class GenerationBackend(Protocol):

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from generation import face_model
 from generation.models import FaceCheck, GenerationResult, GenerationTask
+from generation.pipeline.face_index import existing, shared_index
 
 Verdict = FaceCheck.Verdict
 # A box within this many pixels of an edge touches it (HOG boxes are approximate, and run past a cut face).
@@ -106,14 +107,16 @@ def embedding(stored: bytes | memoryview | None) -> np.ndarray | None:
 def duplicate_of(task: GenerationTask, result: GenerationResult, face: np.ndarray) -> tuple[int, float] | None:
     """Another persona whose base face is within DUPLICATE_FACE_THRESHOLD of this one: of this task, or of every
     earlier task too when FACE_DUPLICATES_ACROSS_TASKS is on. (result pk, distance) of the closest, or None."""
-    bases = FaceCheck.objects.filter(position=0, embedding__isnull=False).exclude(result=result)
-    if not settings.FACE_DUPLICATES_ACROSS_TASKS:
-        bases = bases.filter(result__task=task)
     closest: tuple[int, float] | None = None
+    bases = FaceCheck.objects.filter(position=0, embedding__isnull=False, result__task=task).exclude(result=result)
     for result_pk, stored in bases.values_list("result_id", "embedding"):
         apart = face_model.distance(face, embedding(stored))
         if apart < settings.DUPLICATE_FACE_THRESHOLD and (closest is None or apart < closest[1]):
             closest = (result_pk, apart)
+    if settings.FACE_DUPLICATES_ACROSS_TASKS:
+        earlier = existing(shared_index().nearest(face, before_task=task.pk, within=settings.DUPLICATE_FACE_THRESHOLD))
+        if earlier and (closest is None or earlier[0].distance < closest[1]):
+            closest = (earlier[0].result_pk, earlier[0].distance)
     return closest
 
 
@@ -121,3 +124,25 @@ def worst(verdicts: list[str]) -> str | None:
     """A persona's worst verdict, or None when nothing was checked."""
     present = set(verdicts)
     return next((verdict for verdict in FaceCheck.SEVERITY if verdict in present), None)
+
+
+def duplicate_pairs(task: GenerationTask) -> list[tuple[int, int, float]]:
+    """Pairs of the task's personas whose bases show one face (closer than DUPLICATE_FACE_THRESHOLD): (earlier
+    result pk, later result pk, distance). Two workers making bases at the same moment cannot see each other's, so
+    the images stage looks once more when it ends."""
+    bases = list(
+        FaceCheck.objects.filter(result__task=task, position=0, embedding__isnull=False)
+        .order_by("result_id")
+        .values_list("result_id", "embedding")
+    )
+    if len(bases) < 2:
+        return []
+    pks = [pk for pk, _ in bases]
+    faces = np.stack([embedding(stored) for _, stored in bases])
+    apart = np.linalg.norm(faces[:, None, :] - faces[None, :, :], axis=2)
+    return [
+        (pks[i], pks[j], float(apart[i, j]))
+        for i in range(len(pks))
+        for j in range(i + 1, len(pks))
+        if apart[i, j] < settings.DUPLICATE_FACE_THRESHOLD
+    ]

@@ -95,11 +95,11 @@ class FaceReview:
             description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",
         )
 
-    def record_tiles(self, urls: list[str]) -> None:
+    def record_tiles(self, urls: list[str], version: str = "") -> None:
         """Keep every tile's check. Tiles an earlier run stored (before a crash) are read back and checked here."""
         for position, url in enumerate(urls, 1):
             if position not in self.tiles:
-                key = storage.tile_key(self.unit.task.task_code, self.unit.result.pk, position)
+                key = storage.tile_key(self.unit.task.task_code, self.unit.result.pk, position, version)
                 self.tiles[position] = (face_checks.check(storage.read(key), self.base_face), 0)
             checked, replacements = self.tiles[position]
             face_checks.record(self.unit.result, position, url, checked, replaced=replacements)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -24,14 +25,12 @@ Layout = tuple[int, int]  # columns, rows
 
 
 def grid_layouts(images_per_persona: int) -> list[Layout]:
-    """4 images: one 2x2 grid. 8 images: two 2x2 grids made in parallel from the same base (the
-    default: each tile keeps a quarter of a square image, the face stays larger and sharper), or
-    one 2x4 grid (GRID_LAYOUT_8=2x4: one call fewer, smaller tiles)."""
-    if images_per_persona == 4:
-        return [(2, 2)]
-    if settings.GRID_LAYOUT_8 == "2x4":
+    """Photos are made four at a time: N/4 2x2 grids, in parallel, from the same base (each tile keeps a quarter of
+    a square image, so the face stays larger and sharper). 8 images can be one 2x4 grid instead (GRID_LAYOUT_8=2x4:
+    one call fewer, smaller tiles)."""
+    if images_per_persona == 8 and settings.GRID_LAYOUT_8 == "2x4":
         return [(2, 4)]
-    return [(2, 2), (2, 2)]
+    return [(2, 2)] * max(1, images_per_persona // 4)
 
 
 def position_in_grid(position: int, images_per_persona: int) -> tuple[int, Layout]:
@@ -94,12 +93,16 @@ def threads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def base_image(unit: PipelineUnit, stored: set[str], lease: Lease, review: FaceReview | None) -> bytes:
+def base_image(
+    unit: PipelineUnit, stored: set[str], lease: Lease, review: FaceReview | None, version: str = ""
+) -> tuple[bytes, str]:
     """The stored base when an earlier run made one, else a new one, stored at once (before its grids are asked
     for, so tiles never exist beside a base that failed to store). With face checks, a new base with no face, with
-    several, or with the face of another persona of the task is made again once, before it is stored."""
+    several, or with the face of another persona of the task is made again once, before it is stored. A persona's
+    first base is recorded at once (pages show it while the grids are made); a new one (`version`) only with the
+    unit's outcome. Returns the base and its URL."""
     task, result = unit.task, unit.result
-    key = storage.find_base(task.task_code, result.pk, stored)
+    key = storage.find_base(task.task_code, result.pk, stored, version)
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
@@ -111,17 +114,17 @@ def base_image(unit: PipelineUnit, stored: set[str], lease: Lease, review: FaceR
             raw = make_base(task, result)
             review.check_base(raw, remade=True)
         data, extension = with_ai_metadata(raw)
-        key = storage.base_key(task.task_code, result.pk, extension)
+        key = storage.base_key(task.task_code, result.pk, extension, version)
         lease.check()
         storage.save(key, data)
         log_unit(unit, "stored base image %s (%s bytes)", key, len(data))
     url = storage.url(key)
-    if result.base_image_url != url:
+    if not version and result.base_image_url != url:
         result.base_image_url = url
         GenerationResult.objects.filter(pk=result.pk).update(base_image_url=url)
     if review:
         review.record_base(url)
-    return data
+    return data, url
 
 
 def make_tiles(
@@ -150,24 +153,35 @@ def make_tiles(
     )
 
 
-def run_images(unit: PipelineUnit, lease: Lease) -> tuple[list[str], str]:
-    """The persona's base and tiles, stored; returns the tiles' URLs, which the lifecycle records with the unit's
-    outcome (fenced on the lease), and a note of the tiles the face checks replaced. Before each write the lease is
-    checked, so a worker that lost it stops."""
+@dataclass(frozen=True)
+class Photos:
+    """What an images unit made: the tiles' URLs and the base's, which the lifecycle records with the unit's outcome
+    (fenced on the lease), and a note of what the face checks replaced."""
+
+    images: list[str]
+    base_url: str
+    note: str = ""
+
+
+def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos:
+    """The persona's base and tiles, stored. With `version` (an operator asked for new photos), all of them are
+    made anew under keys of their own; otherwise what an earlier run stored is reused. Before each write the lease
+    is checked, so a worker that lost it stops."""
     task, result = unit.task, unit.result
     expected = task.images_per_persona
-    if isinstance(result.images, list) and len(result.images) == expected:
-        return result.images, ""
+    if not version and isinstance(result.images, list) and len(result.images) == expected:
+        return Photos(result.images, result.base_image_url)
     # What an earlier run stored, from one listing of the result's folder rather than a request per file.
     stored = set(storage.list_files(storage.result_prefix(task.task_code, result.pk)))
     review = FaceReview(unit) if face_checks.enabled() else None
-    base = base_image(unit, stored, lease, review)
+    base, base_url = base_image(unit, stored, lease, review, version)
 
     missing: list[tuple[Layout, tuple[int, int], list[str], int]] = []
     layouts = grid_layouts(expected)
     position = 1
     for part, layout in enumerate(layouts, 1):
-        keys = [storage.tile_key(task.task_code, result.pk, position + n) for n in range(layout[0] * layout[1])]
+        count = layout[0] * layout[1]
+        keys = [storage.tile_key(task.task_code, result.pk, position + n, version) for n in range(count)]
         if not all(key in stored for key in keys):
             missing.append((layout, (part, len(layouts)), keys, position))
         position += len(keys)
@@ -200,9 +214,9 @@ def run_images(unit: PipelineUnit, lease: Lease) -> tuple[list[str], str]:
     if first_error:
         raise first_error
 
-    urls = [storage.url(storage.tile_key(task.task_code, result.pk, n)) for n in range(1, expected + 1)]
+    urls = [storage.url(storage.tile_key(task.task_code, result.pk, n, version)) for n in range(1, expected + 1)]
     if review is None:
-        return urls, ""
+        return Photos(urls, base_url)
     lease.check()
-    review.record_tiles(urls)
-    return urls, review.note()
+    review.record_tiles(urls, version)
+    return Photos(urls, base_url, review.note())

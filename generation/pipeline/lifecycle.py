@@ -27,12 +27,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
+from generation import storage
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.pipeline import face_checks
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
@@ -264,9 +266,9 @@ def out_of_tries(unit: PipelineUnit) -> bool:
 
 
 def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = "", images: list[str] | None = None,
-              ) -> bool:  # fmt: skip
-    """Write a unit's outcome, fenced on its lease; with `images`, the persona's image URLs in the same
-    transaction. False, and nothing written, when the lease is no longer this worker's."""
+              base_url: str | None = None) -> bool:  # fmt: skip
+    """Write a unit's outcome, fenced on its lease; with `images` (and `base_url`), the persona's image URLs in the
+    same transaction. False, and nothing written, when the lease is no longer this worker's."""
     now = timezone.now()
     ended = state in (State.DONE, State.FAILED)
     with transaction.atomic():
@@ -279,7 +281,8 @@ def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = ""
             updated_at=now,
         )
         if written and images is not None:
-            GenerationResult.objects.filter(pk=unit.result_id).update(images=images)
+            urls = {"images": images} | ({"base_image_url": base_url} if base_url else {})
+            GenerationResult.objects.filter(pk=unit.result_id).update(**urls)
     if not written:
         log_unit(unit, "lease lost before its outcome (%s) was written; the next holder's stands", state,
                  level=logging.WARNING)  # fmt: skip
@@ -288,9 +291,14 @@ def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = ""
     return True
 
 
-def complete_unit(unit: PipelineUnit, note: str = "", *, images: list[str] | None = None) -> None:
-    if when_database_answers(lambda: _end_unit(unit, State.DONE, note, images=images)):
+def complete_unit(unit: PipelineUnit, note: str = "", *, images: list[str] | None = None,
+                  base_url: str | None = None) -> None:  # fmt: skip
+    if when_database_answers(lambda: _end_unit(unit, State.DONE, note, images=images, base_url=base_url)):
         log_unit(unit, "done%s", f" ({note})" if note else "")
+        if unit.kind in (Kind.PHOTOS, Kind.IMAGE):
+            keep = {storage.key_from_url(url) for url in [*images, base_url] if url}
+            pruned = storage.prune_result(unit.task.task_code, unit.result_id, keep)
+            log_unit(unit, "deleted %s replaced file(s)", pruned)
     when_database_answers(advance, unit.task.pk)
 
 
@@ -343,15 +351,16 @@ def advance(task_pk: int, *, progress: bool = True) -> None:
         task = _locked_task(task_pk)
         if task is None or task.status not in RUNNING_STATUSES:
             return
-        stage_kind = Kind.BATCH if task.status == Status.GENERATING_DATA else Kind.IMAGES
-        if task.units.filter(kind=stage_kind, state__in=PipelineUnit.OPEN_STATES).exists():
+        data_stage = task.status == Status.GENERATING_DATA
+        stage_kinds = PipelineUnit.DATA_KINDS if data_stage else PipelineUnit.IMAGE_KINDS
+        if task.units.filter(kind__in=stage_kinds, state__in=PipelineUnit.OPEN_STATES).exists():
             if progress:
                 task.save(update_fields=["updated_at"])
             _dispatch(task)
             return
-        if stage_kind == Kind.BATCH:
+        if data_stage:
             _start_images_stage(task)
-        else:
+        elif not _redo_duplicate_faces(task):
             _end(task)
 
 
@@ -363,8 +372,31 @@ def _start_images_stage(task: GenerationTask) -> None:
         return
     _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_pks])
     task.update_status(Status.GENERATING_IMAGES)
+    if not task.units.filter(kind__in=PipelineUnit.IMAGE_KINDS, state__in=PipelineUnit.OPEN_STATES).exists():
+        # Every persona has its images already (new bios of a persona of a finished task): nothing to wait for.
+        _end(task)
+        return
     _dispatch(task)
     log.info("task %s: %s persona(s) saved, images stage started", task.task_code, len(result_pks))
+
+
+def _redo_duplicate_faces(task: GenerationTask) -> int:
+    """At the end of the images stage: the later persona of each pair whose bases show one face gets new photos,
+    once (a persona already given new photos for this is left as it is). Returns how many were queued."""
+    if not face_checks.enabled():
+        return 0
+    queued = 0
+    for _, later, distance in face_checks.duplicate_pairs(task):
+        if task.units.filter(kind=Kind.PHOTOS, result_id=later).exists():
+            continue
+        number = (task.units.filter(kind=Kind.PHOTOS).aggregate(top=Max("number"))["top"] or 0) + 1
+        PipelineUnit.objects.create(task=task, kind=Kind.PHOTOS, number=number, result_id=later,
+                                    note=f"its base showed another persona's face ({distance:.2f} apart)")  # fmt: skip
+        queued += 1
+    if queued:
+        _dispatch(task)
+        log.warning("task %s: %s persona(s) shared a face; new photos queued", task.task_code, queued)
+    return queued
 
 
 def _end(task: GenerationTask) -> None:
@@ -384,10 +416,10 @@ def task_notes(task: GenerationTask) -> str:
     lines = []
     units = task.units.exclude(note="").filter(state__in=[State.DONE, State.FAILED]).select_related("result")
     for unit in units:
-        if unit.kind == Kind.IMAGES and unit.result:
+        if unit.kind != Kind.BATCH and unit.result:
             who = f"{unit.result.firstname} {unit.result.lastname} (result {unit.result_id})"
-            done = "face checks" if unit.state == State.DONE else "failed"
-            lines.append(f"images of {who} {done}: {unit.note}")
+            done = "failed" if unit.state == State.FAILED else ("face checks" if unit.kind == Kind.IMAGES else "done")
+            lines.append(f"{unit.get_kind_display().lower()} of {who} {done}: {unit.note}")
         elif unit.kind == Kind.BATCH:
             lines.append(unit.note if unit.note.startswith("batch") else f"batch {unit.number} failed: {unit.note}")
     return "\n".join(lines)
@@ -568,3 +600,75 @@ def results_missing_images(task: GenerationTask) -> list[int]:
         for pk, images in GenerationResult.objects.filter(task=task).values_list("pk", "images")
         if not isinstance(images, list) or len(images) != expected
     ]
+
+
+# --- Operator actions on a persona, or a task that came out short ----------------------------------------------
+
+ACTION_STAGES = {Kind.PHOTOS: Status.GENERATING_IMAGES, Kind.IMAGE: Status.GENERATING_IMAGES,
+                 Kind.BIOS: Status.GENERATING_DATA}  # fmt: skip
+
+
+def _may_take_action(task: GenerationTask, stage: str) -> None:
+    """An action runs on a task that has ended, or joins one running in the action's own stage."""
+    if task.status == Status.PENDING or (task.status in RUNNING_STATUSES and task.status != stage):
+        raise ValidationError(
+            f"Task {task.task_code} is {task.get_status_display().lower()}; try again once it has ended."
+        )
+
+
+def _run_again(task: GenerationTask, stage: str) -> None:
+    """The task runs again in `stage`: its status moves there and it counts as not ended."""
+    if task.status != stage:
+        task.completed_at = None
+        task.save(update_fields=["completed_at", "updated_at"])
+        task.update_status(stage)
+    _dispatch(task)
+
+
+def request_redo(result: GenerationResult, kind: str, *, position: int | None = None) -> PipelineUnit:
+    """Queue new photos, one new photo (`position`) or new bios of a persona, as a unit. Asking again while the
+    same request waits or runs returns that unit: it runs once."""
+    stage = ACTION_STAGES[kind]
+    with transaction.atomic():
+        task = _locked_task(result.task_id)
+        _may_take_action(task, stage)
+        if kind == Kind.IMAGE and not 1 <= (position or 0) <= len(result.images or []):
+            raise ValidationError(f"{result.full_name} has no image {position}.")
+        same = task.units.filter(kind=kind, result=result, target=position, state__in=PipelineUnit.OPEN_STATES)
+        unit = same.first()
+        if unit is None:
+            number = (task.units.filter(kind=kind).aggregate(top=Max("number"))["top"] or 0) + 1
+            unit = PipelineUnit.objects.create(task=task, kind=kind, number=number, result=result, target=position)
+        _run_again(task, stage)
+    log.info("task %s: %s asked for %s", task.task_code, unit.get_kind_display().lower(), result.full_name)
+    return unit
+
+
+def generate_missing(task: GenerationTask) -> int:
+    """A task that ended with fewer personas than asked makes the missing ones, in new batches; then their images.
+    Returns how many personas it asked for (0 when none was missing)."""
+    with transaction.atomic():
+        task = _locked_task(task.pk)
+        _may_take_action(task, Status.GENERATING_DATA)
+        missing = task.number_to_generate - task.results.count()
+        if missing <= 0 or task.units.filter(kind=Kind.BATCH, state__in=PipelineUnit.OPEN_STATES).exists():
+            return 0
+        first = (task.units.filter(kind=Kind.BATCH).aggregate(top=Max("number"))["top"] or 0) + 1
+        sizes = _batch_sizes(missing, settings.PERSONAS_PER_BATCH)
+        _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, first)])
+        _run_again(task, Status.GENERATING_DATA)
+    log.info("task %s: generating the %s missing persona(s)", task.task_code, missing)
+    return missing
+
+
+def delete_persona(result: GenerationResult) -> int:
+    """Delete one persona with its files (its units and checks go with it). Returns how many files were removed."""
+    with transaction.atomic():
+        task = _locked_task(result.task_id)
+        if task.status in RUNNING_STATUSES or task.status == Status.PENDING:
+            raise ValidationError(f"Task {task.task_code} is still running; delete personas once it has ended.")
+        GenerationResult.objects.filter(pk=result.pk).delete()
+        task.save(update_fields=["updated_at"])
+    removed = storage.delete_tree(storage.result_prefix(task.task_code, result.pk))
+    log.info("task %s: persona %s deleted with %s file(s)", task.task_code, result.pk, removed)
+    return removed

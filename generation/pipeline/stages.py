@@ -14,8 +14,10 @@ from generation.pipeline import lifecycle
 from generation.pipeline.images import run_images
 from generation.pipeline.lifecycle import Lease, LeaseLost, log_unit
 from generation.pipeline.personas import run_batch
+from generation.pipeline.redo import run_new_bios, run_new_image, run_new_photos
 
 State = PipelineUnit.State
+Kind = PipelineUnit.Kind
 
 
 def run_unit(unit_pk: int) -> None:
@@ -30,10 +32,16 @@ def run_unit(unit_pk: int) -> None:
     log_unit(unit, "started")
     with Lease(unit) as lease:
         try:
-            if unit.kind == PipelineUnit.Kind.BATCH:
-                note, images = run_batch(unit, lease), None
+            photos = None
+            if unit.kind == Kind.BATCH:
+                note = run_batch(unit, lease)
+            elif unit.kind == Kind.BIOS:
+                note = run_new_bios(unit, lease)
             else:
-                images, note = run_images(unit, lease)
+                photos = {Kind.IMAGES: run_images, Kind.PHOTOS: run_new_photos, Kind.IMAGE: run_new_image}[unit.kind](
+                    unit, lease
+                )
+                note = photos.note
         except LeaseLost:
             log_unit(unit, "stopped: another worker holds the unit now; nothing written", level=logging.WARNING)
         except FatalBackendError as error:
@@ -52,7 +60,9 @@ def run_unit(unit_pk: int) -> None:
                 time.sleep(min(settings.UNIT_RETRY_DELAY * unit.attempts, 30))
                 lifecycle.retry_unit_later(unit, reason)
         else:
-            lifecycle.complete_unit(unit, note, images=images)
+            lifecycle.complete_unit(
+                unit, note, images=photos.images if photos else None, base_url=photos.base_url if photos else None
+            )
 
 
 def run_inline(task: GenerationTask) -> None:

@@ -106,7 +106,7 @@ def test_a_rolled_back_submission_queues_nothing():
         ("number_to_generate", 0, "Choose a number of personas from 1 to 500."),
         ("number_to_generate", 501, "Choose a number of personas from 1 to 500."),
         ("number_to_generate", "ten", "Choose a number of personas from 1 to 500."),
-        ("images_per_persona", 6, "Choose 4 or 8 images per persona."),
+        ("images_per_persona", 6, "Choose 4, 8, 12, 16 or 20 images per persona."),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message_and_nothing_is_queued(field, value, message):
@@ -126,3 +126,14 @@ def test_a_description_with_nothing_to_describe_is_refused():
     with pytest.raises(ValidationError) as refused:
         submit(persona_description=" \u200b\u200b ")
     assert refused.value.message_dict == {"persona_description": ["Describe the personas to generate."]}
+
+
+@pytest.mark.parametrize("images", [12, 16, 20])
+def test_twelve_sixteen_or_twenty_images_come_from_that_many_2x2_grids_made_in_parallel(fake_openai, s3_bucket, images):
+    task = submit(number_to_generate=1, images_per_persona=images)
+    run_inline(task)
+    assert_task_stored_completely(task, s3_bucket)
+    grids = fake_openai.calls("/images/edits")
+    assert len(grids) == images // 4
+    assert all(call.form["size"] == "1024x1024" for call in grids)
+    assert len({call.form["prompt"] for call in grids}) == images // 4  # each grid steered to other scenes

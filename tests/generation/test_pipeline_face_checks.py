@@ -13,8 +13,9 @@ from django.core.management import call_command
 
 from generation import face_model
 from generation.exports import csv_rows, json_document
-from generation.models import FaceCheck, GenerationTask
-from generation.pipeline.stages import run_inline
+from generation.models import FaceCheck, GenerationTask, PipelineUnit
+from generation.pipeline import lifecycle
+from generation.pipeline.stages import run_inline, run_unit
 from generation.selectors import face_summary
 from testkit import faces
 from testkit.servers import wait_until
@@ -217,3 +218,81 @@ def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(
 def test_check_faces_names_an_unknown_task(db):
     with pytest.raises(Exception, match="No task nosuch00"):
         call_command("check_faces", "nosuch00")
+
+
+def test_two_bases_made_at_the_same_moment_with_one_face_are_caught_when_the_stage_ends(checks_on, s3_bucket):
+    """Two workers making bases at once cannot see each other's. Here that race's outcome is made by hand: the
+    second persona's base check is given the first one's face, and the stage's end is replayed. The later persona
+    gets new photos, once."""
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(GENERATIONS, faces.portrait(g))
+    checks_on.send_next_image(EDITS, faces.grid([a, a, a, a]))
+    checks_on.send_next_image(EDITS, faces.grid([g, g, g, g]))
+    task = submit(number_to_generate=2, images_per_persona=4)
+    run_inline(task)
+    first, second = task.results.order_by("pk")
+    shared = FaceCheck.objects.get(result=first, position=0).embedding
+    FaceCheck.objects.filter(result=second, position=0).update(embedding=shared)
+    GenerationTask.objects.filter(pk=task.pk).update(status=GenerationTask.Status.GENERATING_IMAGES, completed_at=None)
+
+    lifecycle.advance(task.pk)
+    lifecycle.advance(task.pk)
+
+    (redo,) = task.units.filter(kind=PipelineUnit.Kind.PHOTOS)
+    assert redo.result_id == second.pk
+    checks_on.send_next_image(GENERATIONS, faces.portrait(g))
+    checks_on.send_next_image(EDITS, faces.grid([g, g, g, g]))
+    token = lifecycle.inline.set(True)
+    try:
+        run_unit(redo.pk)
+    finally:
+        lifecycle.inline.reset(token)
+    task.refresh_from_db()
+    second.refresh_from_db()
+    assert task.status == GenerationTask.Status.COMPLETED
+    assert ".v" in second.base_image_url
+    assert task.units.filter(kind=PipelineUnit.Kind.PHOTOS).count() == 1
+
+
+def two_tasks_with_one_face(checks_on) -> tuple[GenerationTask, GenerationTask]:
+    a = faces.astronaut()
+    tasks = []
+    for _ in range(2):
+        checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+        checks_on.send_next_image(EDITS, faces.grid([a, a, a, a]))
+        task = submit(number_to_generate=1, images_per_persona=4)
+        run_inline(task)
+        tasks.append(task)
+    return tasks[0], tasks[1]
+
+
+def test_a_face_an_earlier_task_used_is_listed_by_the_command_and_the_admin_page(checks_on, s3_bucket, admin_client):
+    earlier, later = two_tasks_with_one_face(checks_on)
+    out = io.StringIO()
+    call_command("find_duplicate_faces", stdout=out)
+    persona = later.results.get()
+    assert f"{persona.full_name} (task {later.task_code}, result {persona.pk}) has the face of" in out.getvalue()
+    assert f"of task {earlier.task_code}: 0.00 apart" in out.getvalue()
+    assert "1 persona(s) share a face with an earlier task." in out.getvalue()
+
+    page = admin_client.get("/admin/generation/facecheck/seen-before/")
+    assert page.status_code == 200
+    assert persona.full_name in page.content.decode() and earlier.task_code in page.content.decode()
+
+
+def test_with_the_check_across_tasks_on_a_base_an_earlier_task_used_is_made_again(checks_on, s3_bucket, settings):
+    settings.FACE_DUPLICATES_ACROSS_TASKS = True
+    a, g = faces.astronaut(), faces.grace_hopper()
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(EDITS, faces.grid([a, a, a, a]))
+    run_inline(submit(number_to_generate=1, images_per_persona=4))
+    checks_on.send_next_image(GENERATIONS, faces.portrait(a))
+    checks_on.send_next_image(GENERATIONS, faces.portrait(g))
+    checks_on.send_next_image(EDITS, faces.grid([g, g, g, g]))
+    later = submit(number_to_generate=1, images_per_persona=4)
+
+    run_inline(later)
+
+    assert "base made again: the face of result" in GenerationTask.objects.get(pk=later.pk).error_log
+    assert verdicts(later)[0][0] == (0, "ok", 1)

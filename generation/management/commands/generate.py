@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("description", help="Who the personas are.")
         parser.add_argument("--count", type=int, default=5, help="How many personas (default 5).")
-        parser.add_argument("--images", type=int, default=4, choices=[4, 8], help="Images per persona (4 or 8).")
+        parser.add_argument(
+            "--images", type=int, default=4, choices=GenerationTask.ImagesPerPersona.values, help="Images per persona."
+        )
         parser.add_argument("--language", default="English", help="Language of the bios (default English).")
         parser.add_argument("--user", help="Email of the owner (default: the first active superuser).")
         mode = parser.add_mutually_exclusive_group()

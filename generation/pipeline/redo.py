@@ -1,0 +1,77 @@
+"""The operator's requests on a persona already made, each run as a unit: new photos (a new base and its grids),
+one new photo, or new bios. New files get keys of their own; the lifecycle records them with the unit's outcome
+and then deletes the files they replace, so the bucket holds exactly what the rows point to."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from generation import ratelimit, storage
+from generation.backends import MalformedAnswerError, PersonaRequest, get_backend
+from generation.models import GenerationResult, PipelineUnit
+from generation.pipeline import face_checks
+from generation.pipeline.face_review import FaceReview, describe
+from generation.pipeline.images import Photos, run_images
+from generation.pipeline.lifecycle import Lease, log_unit
+from generation.pipeline.persona_data import Persona, validate_persona
+from generation.pipeline.personas import bio_prompts
+
+
+def version_of(unit: PipelineUnit) -> str:
+    return f"v{unit.pk}"
+
+
+def run_new_photos(unit: PipelineUnit, lease: Lease) -> Photos:
+    return run_images(unit, lease, version=version_of(unit))
+
+
+def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
+    """One photo made again from the base, in the scene of the one it replaces, checked like a replacement tile."""
+    task, result = unit.task, unit.result
+    images = list(result.images or [])
+    position = unit.target or 0
+    if not 1 <= position <= len(images):
+        raise ValueError(f"{result.full_name} has no image {position} (it has {len(images)}).")
+    base = storage.read(storage.key_from_url(result.base_image_url))
+    old = storage.read(storage.key_from_url(images[position - 1]))
+    review = FaceReview(unit)
+    photo = review.replacement(base, old)
+    note = ""
+    if face_checks.enabled():
+        base_face = face_checks.check(base, None).reading.embedding
+        checked = face_checks.check(photo, base_face)
+        note = f"photo {position} made again: {describe(checked)}"
+    key = storage.tile_key(task.task_code, result.pk, position, version_of(unit))
+    lease.check()
+    storage.save(key, photo)
+    images[position - 1] = storage.url(key)
+    if face_checks.enabled():
+        face_checks.record(result, position, images[position - 1], checked, replaced=1)
+    log_unit(unit, "photo %s made again", position)
+    return Photos(images, result.base_image_url, note)
+
+
+def run_new_bios(unit: PipelineUnit, lease: Lease) -> str:
+    """New bios for the persona, in the task's language, keeping the name and gender."""
+    task, result = unit.task, unit.result
+    request = PersonaRequest(
+        description=task.persona_description,
+        language=task.bio_language,
+        count=1,
+        bio_prompts=bio_prompts(),
+        person=f"{result.full_name} ({'a woman' if result.gender == 'f' else 'a man'})",
+    )
+    ratelimit.wait_for_slot("text")
+    answer = get_backend().generate_personas(request)
+    checked = validate_persona(answer[0]) if answer else "the model gave no persona"
+    if not isinstance(checked, Persona):
+        raise MalformedAnswerError(f"The new bios could not be used: {checked}")
+    with transaction.atomic():
+        lease.lock()
+        GenerationResult.objects.filter(pk=result.pk).update(
+            **{f"bio_{platform}": bio for platform, bio in checked.bios.items()}
+        )
+    log_unit(unit, "new bios saved")
+    return f"bios of {result.full_name} written again" + (
+        f"; {checked.trimmed} cut to length" if checked.trimmed else ""
+    )
