@@ -161,12 +161,21 @@ def test_without_face_checks_nothing_is_checked_or_replaced(settings, fake_opena
     assert len(fake_openai.calls(EDITS)) == 1
 
 
+CLUSTER_CASES = {
+    "someone else": (lambda a, g: [a, a, g, a], 3, Verdict.DIFFERENT_PERSON),
+    "two people": (lambda a, g: [a, faces.pair(a, g), a, a], 2, Verdict.SEVERAL_FACES),
+    "a face cut by the split": (lambda a, g: [faces.at_right_edge(a), a, a, a], 1, Verdict.FACE_CUT),
+}
+
+
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_cluster_replaces_a_tile_of_someone_else(start_cluster, fake_openai, s3_bucket, settings):
+@pytest.mark.parametrize("case", CLUSTER_CASES)
+def test_a_worker_cluster_replaces_the_rejected_tile(start_cluster, fake_openai, s3_bucket, case):
+    photos, position, rejected_as = CLUSTER_CASES[case]
     a, g = faces.astronaut(), faces.grace_hopper()
     fake_openai.send_next_image(GENERATIONS, faces.portrait(a))
-    fake_openai.send_next_image(EDITS, faces.grid([a, a, g, a]))
+    fake_openai.send_next_image(EDITS, faces.grid(photos(a, g)))
     fake_openai.send_next_image(EDITS, faces.jpeg(a, (1024, 1024)))
     start_cluster(FACE_CHECK="on")
     task = submit(number_to_generate=1, images_per_persona=4)
@@ -174,8 +183,29 @@ def test_a_worker_cluster_replaces_a_tile_of_someone_else(start_cluster, fake_op
     wait_until(lambda: GenerationTask.objects.get(pk=task.pk).is_finished, timeout=90, message="the task to end")
 
     assert_task_stored_completely(task, s3_bucket)
-    assert verdicts(task) == [[(0, "ok", 0), (1, "ok", 0), (2, "ok", 0), (3, "ok", 1), (4, "ok", 0)]]
-    assert "tile 3 replaced (different-person" in GenerationTask.objects.get(pk=task.pk).error_log
+    assert verdicts(task) == [[(0, "ok", 0)] + [(n, "ok", int(n == position)) for n in range(1, 5)]]
+    assert f"tile {position} replaced ({rejected_as}" in GenerationTask.objects.get(pk=task.pk).error_log
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_cluster_gives_a_second_persona_with_the_first_one_s_face_a_new_base(
+    start_cluster, fake_openai, s3_bucket
+):
+    a, g = faces.astronaut(), faces.grace_hopper()
+    fake_openai.send_next_image(GENERATIONS, faces.portrait(a), times=2)
+    fake_openai.send_next_image(GENERATIONS, faces.portrait(g))
+    fake_openai.send_next_image(EDITS, faces.grid([a, a, a, a]))
+    fake_openai.send_next_image(EDITS, faces.grid([g, g, g, g]))
+    start_cluster(FACE_CHECK="on", Q_WORKERS="1")  # one worker: the bases are made one after the other
+    task = submit(number_to_generate=2, images_per_persona=4)
+
+    wait_until(lambda: GenerationTask.objects.get(pk=task.pk).is_finished, timeout=90, message="the task to end")
+
+    assert_task_stored_completely(task, s3_bucket)
+    first, second = verdicts(task)
+    assert first[0] == (0, "ok", 0) and second[0] == (0, "ok", 1)
+    assert all(verdict == "ok" for _, verdict, _ in first + second)
 
 
 def test_exports_carry_each_image_s_verdict_and_distance_and_the_persona_s_worst(checks_on, s3_bucket, settings):
