@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from generation import selectors, services
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
-from generation.pipeline.face_index import faces_seen_before
+from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 from generation.selectors import tasks_with_progress
 from generation.services import cancel_task, retry_task
 
@@ -284,10 +284,10 @@ class FaceCheckAdmin(admin.ModelAdmin):
 
     def seen_before_view(self, request: HttpRequest):
         """Personas whose face an earlier task already used."""
-        matches = faces_seen_before(GenerationResult.objects.all())
+        matches = faces_seen_before(newest_personas())
         earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
         context = self.admin_site.each_context(request) | {
-            "title": "Faces seen in an earlier task",
+            "title": f"Faces seen in an earlier task (the newest {RECENT} personas)",
             "threshold": settings.DUPLICATE_FACE_THRESHOLD,
             "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
         }

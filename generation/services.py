@@ -122,20 +122,30 @@ def delete_task(task: GenerationTask) -> int:
 
 def check_faces(task: GenerationTask) -> list[str]:
     """Check every stored image of the task again with the face model and record the verdicts (nothing is
-    replaced: that is the pipeline's, or the operator's, call). One line per persona."""
+    replaced: that is the pipeline's, or the operator's, call). One line per persona; a persona whose files cannot
+    be read says why, and the others are still checked."""
     lines = []
     for result in task.results.exclude(base_image_url=None).order_by("pk"):
-        base = face_checks.check(read_stored(result.base_image_url), None)
-        face_checks.record(result, 0, result.base_image_url, base)
-        verdicts = [base.verdict]
-        for position, url in enumerate(result.images or [], 1):
-            index, (cols, rows) = position_in_grid(position, task.images_per_persona)
-            tile = face_checks.check(read_stored(url), base.reading.embedding,
-                                     face_checks.cut_edges(index, cols, rows))  # fmt: skip
-            face_checks.record(result, position, url, tile)
-            verdicts.append(tile.verdict)
+        try:
+            verdicts = check_persona_faces(task, result)
+        except (OSError, ValueError) as error:
+            lines.append(f"{result.full_name} (result {result.pk}): not checked, {error}")
+            continue
         lines.append(f"{result.full_name} (result {result.pk}): " + " ".join(verdicts))
     return lines
+
+
+def check_persona_faces(task: GenerationTask, result: GenerationResult) -> list[str]:
+    base = face_checks.check(read_stored(result.base_image_url), None)
+    face_checks.record(result, 0, result.base_image_url, base)
+    verdicts = [base.verdict]
+    for position, url in enumerate(result.images or [], 1):
+        index, (cols, rows) = position_in_grid(position, task.images_per_persona)
+        edges = face_checks.cut_edges(index, cols, rows)
+        tile = face_checks.check(read_stored(url), base.reading.embedding, edges)
+        face_checks.record(result, position, url, tile)
+        verdicts.append(tile.verdict)
+    return verdicts
 
 
 def read_stored(url: str) -> bytes:

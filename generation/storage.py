@@ -59,8 +59,10 @@ def tile_key(task_code: str, result_id: int, position: int, version: str = "") -
     return f"{result_prefix(task_code, result_id)}{_versioned(str(position), version)}.{extension}"
 
 
-def key_from_url(url: str) -> str | None:
-    """The storage key behind one of our public URLs: avatars/<task code>/<result>/<file>."""
+def key_from_url(url: str | None) -> str | None:
+    """The storage key behind one of our public URLs: avatars/<task code>/<result>/<file>; None for anything else."""
+    if not url:
+        return None
     match = re.search(r"avatars/[^/]+/\d+/[^/?#]+$", urlparse(url).path)
     return match.group(0) if match else None
 

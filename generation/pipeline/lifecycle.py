@@ -33,7 +33,7 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from generation import storage
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks
 
 log = logging.getLogger("generation.pipeline")
@@ -296,21 +296,42 @@ def complete_unit(unit: PipelineUnit, note: str = "", *, images: list[str] | Non
     if when_database_answers(lambda: _end_unit(unit, State.DONE, note, images=images, base_url=base_url)):
         log_unit(unit, "done%s", f" ({note})" if note else "")
         if unit.kind in (Kind.PHOTOS, Kind.IMAGE):
-            keep = {storage.key_from_url(url) for url in [*images, base_url] if url}
-            pruned = storage.prune_result(unit.task.task_code, unit.result_id, keep)
-            log_unit(unit, "deleted %s replaced file(s)", pruned)
+            prune(unit)
     when_database_answers(advance, unit.task.pk)
 
 
+def prune(unit: PipelineUnit) -> None:
+    """After a redo unit ended: delete the persona's files and checks its row no longer points to (the ones the new
+    files replaced, or those a failed redo left). A storage error is logged; the next redo or delete prunes again."""
+    result = GenerationResult.objects.filter(pk=unit.result_id).first()
+    if result is None:
+        return
+    urls = {url for url in [result.base_image_url, *(result.images or [])] if url}
+    FaceCheck.objects.filter(result=result).exclude(image_url__in=urls).delete()
+    try:
+        pruned = storage.prune_result(unit.task.task_code, result.pk, {storage.key_from_url(url) for url in urls})
+    except Exception as error:  # the outcome is written; the files wait for the next prune
+        log_unit(unit, "could not delete replaced files: %s", error, level=logging.WARNING)
+        return
+    log_unit(unit, "deleted %s replaced file(s)", pruned)
+
+
 def retry_unit_later(unit: PipelineUnit, reason: str) -> None:
-    """Hand the unit back to be tried again (the attempt stays counted)."""
-    when_database_answers(_end_unit, unit, State.PENDING, reason)
+    """Hand the unit back to be tried again (the attempt stays counted); a unit of a task stopped meanwhile ends."""
+    stopped = GenerationTask.objects.filter(pk=unit.task.pk, status__in=GenerationTask.FINISHED_STATUSES).exists()
+    if stopped:
+        when_database_answers(_end_unit, unit, State.FAILED, f"not run again: the task was stopped; last: {reason}")
+    else:
+        when_database_answers(_end_unit, unit, State.PENDING, reason)
     when_database_answers(advance, unit.task.pk)
 
 
 def fail_unit(unit: PipelineUnit, reason: str, *, error_code: str = "") -> None:
     """This unit failed for good; the task goes on with the others, unless the same rejection keeps coming."""
-    if when_database_answers(lambda: _end_unit(unit, State.FAILED, reason, error_code=error_code)) and error_code:
+    ended = when_database_answers(lambda: _end_unit(unit, State.FAILED, reason, error_code=error_code))
+    if ended and unit.kind in (Kind.PHOTOS, Kind.IMAGE):
+        prune(unit)
+    if ended and error_code:
         repeated = _same_rejection_in_a_row(unit.task, error_code)
         if repeated:
             fail(unit.task.pk, (
@@ -387,7 +408,9 @@ def _redo_duplicate_faces(task: GenerationTask) -> int:
         return 0
     queued = 0
     for _, later, distance in face_checks.duplicate_pairs(task):
-        if task.units.filter(kind=Kind.PHOTOS, result_id=later).exists():
+        redone = task.units.filter(kind=Kind.PHOTOS, result_id=later).exists()
+        busy = task.units.filter(kind__in=PipelineUnit.IMAGE_KINDS, result_id=later, state__in=PipelineUnit.OPEN_STATES)
+        if redone or busy.exists():
             continue
         number = (task.units.filter(kind=Kind.PHOTOS).aggregate(top=Max("number"))["top"] or 0) + 1
         PipelineUnit.objects.create(task=task, kind=Kind.PHOTOS, number=number, result_id=later,
@@ -472,6 +495,11 @@ class SweepReport:
 def _reclaim(units, now) -> tuple[int, set[int]]:
     """Expired leases back to pending; the tasks they belong to."""
     expired = units.filter(state=State.RUNNING, lease_until__lt=now)
+    # A stopped task's units do not go back in line: nothing would run them.
+    expired.filter(task__status__in=GenerationTask.FINISHED_STATUSES).update(
+        state=State.FAILED, lease_until=None, ended_at=now, updated_at=now,
+        note="not run again: the worker stopped mid-run and the task was stopped",
+    )  # fmt: skip
     task_pks = set(expired.values_list("task", flat=True))
     count = expired.update(state=State.PENDING, lease_until=None, updated_at=now,
                            note="the worker stopped mid-run (its lease ran out)")  # fmt: skip
@@ -558,7 +586,7 @@ def retry(task: GenerationTask, *, by: User | None = None) -> int:
             if task.results.filter(batch_number=unit.number).count() < unit.size
         ]
         reopened = expired + _reopen(task.units.filter(Q(state=State.FAILED) | Q(pk__in=short_batches)), now)
-        if task.units.filter(kind=Kind.BATCH, state=State.PENDING).exists():
+        if task.units.filter(kind__in=PipelineUnit.DATA_KINDS, state=State.PENDING).exists():
             stage = Status.GENERATING_DATA
         else:
             missing = results_missing_images(task)
@@ -619,8 +647,9 @@ def _may_take_action(task: GenerationTask, stage: str) -> None:
 def _run_again(task: GenerationTask, stage: str) -> None:
     """The task runs again in `stage`: its status moves there and it counts as not ended."""
     if task.status != stage:
-        task.completed_at = None
-        task.save(update_fields=["completed_at", "updated_at"])
+        # Its notes are written anew from every unit when it ends again.
+        task.completed_at, task.error_log = None, None
+        task.save(update_fields=["completed_at", "error_log", "updated_at"])
         task.update_status(stage)
     _dispatch(task)
 
@@ -636,6 +665,14 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
             raise ValidationError(f"{result.full_name} has no image {position}.")
         same = task.units.filter(kind=kind, result=result, target=position, state__in=PipelineUnit.OPEN_STATES)
         unit = same.first()
+        kinds = PipelineUnit.IMAGE_KINDS if kind in PipelineUnit.IMAGE_KINDS else (kind,)
+        if unit is None and task.units.filter(kind__in=kinds, result=result, state__in=PipelineUnit.OPEN_STATES):
+            # Two image units of one persona would each write back the list they read, and prune the other's files.
+            raise ValidationError(f"New photos of {result.full_name} are being made; try again once they are done.")
+        if kind == Kind.IMAGE and not (
+            storage.key_from_url(result.base_image_url) and storage.key_from_url(result.images[position - 1])
+        ):
+            raise ValidationError(f"{result.full_name} has no stored base or photo {position} to make it from.")
         if unit is None:
             number = (task.units.filter(kind=kind).aggregate(top=Max("number"))["top"] or 0) + 1
             unit = PipelineUnit.objects.create(task=task, kind=kind, number=number, result=result, target=position)

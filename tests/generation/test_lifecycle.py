@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -218,3 +219,28 @@ def test_the_state_write_pattern_catches_the_writes_it_is_meant_to():
         assert STATE_WRITES.search(line), line
     for line in ("if task.status == Status.FAILED:", "filter(state=State.RUNNING)", "state__in=OPEN"):
         assert not STATE_WRITES.search(line), line
+
+
+def test_a_stopped_task_s_units_never_go_back_in_line():
+    task = images_stage_task(personas=2)
+    first, second = task.units.all()
+    held, retried = lifecycle.claim(first.pk), lifecycle.claim(second.pk)
+    lifecycle.fail(task.pk, "Cancelled by ops@example.com.")
+    expire(held)
+
+    lifecycle.sweep()
+    lifecycle.retry_unit_later(retried, "a 500 from the API")
+
+    assert set(task.units.values_list("state", flat=True)) == {State.FAILED}
+
+
+def test_one_persona_gets_one_image_unit_at_a_time_and_asking_twice_runs_once():
+    task = make_task(status=GenerationTask.Status.COMPLETED)
+    result = make_result(task)
+    photos = lifecycle.request_redo(result, Kind.PHOTOS)
+    assert lifecycle.request_redo(result, Kind.PHOTOS) == photos
+    with pytest.raises(ValidationError, match="are being made; try again once they are done"):
+        lifecycle.request_redo(result, Kind.IMAGE, position=2)
+    with pytest.raises(ValidationError, match="has no image 9"):
+        lifecycle.request_redo(make_result(task), Kind.IMAGE, position=9)
+    assert task.units.count() == 1

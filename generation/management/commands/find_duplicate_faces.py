@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from generation import selectors
 from generation.models import GenerationResult
-from generation.pipeline.face_index import faces_seen_before
+from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 
 
 class Command(BaseCommand):
@@ -10,17 +10,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--task", help="Only this task's personas (its 8-character code).")
+        parser.add_argument("--recent", type=int, default=RECENT, help=f"The newest N personas (default {RECENT}).")
 
-    def handle(self, *args, task=None, **options):
-        results = GenerationResult.objects.all()
+    def handle(self, *args, task=None, recent=RECENT, **options):
+        results = newest_personas(recent)
         if task:
             found = selectors.task_by_code(task)
             if found is None:
                 raise CommandError(f"No task {task}.")
-            results = results.filter(task=found)
+            results = GenerationResult.objects.filter(task=found)
         matches = faces_seen_before(results)
+        earlier_ones = GenerationResult.objects.select_related("task").in_bulk(
+            [match.result_pk for _, match in matches]
+        )
         for result, match in matches:
-            earlier = GenerationResult.objects.select_related("task").filter(pk=match.result_pk).first()
+            earlier = earlier_ones.get(match.result_pk)
             where = f"{earlier.full_name} of task {earlier.task.task_code}" if earlier else f"result {match.result_pk}"
             self.stdout.write(
                 f"{result.full_name} (task {result.task.task_code}, result {result.pk}) has the face of {where}: "

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User, normalize_email
+from generation import storage
 from generation.models import GenerationTask
 from generation.pipeline.stages import run_inline
 from generation.selectors import task_progress
@@ -79,7 +80,7 @@ class Command(BaseCommand):
         if task.error_log:
             self.stdout.write("Log:\n  " + task.error_log.replace("\n", "\n  "))
         location = settings.STORAGES["default"]["OPTIONS"].get("bucket_name") or settings.MEDIA_ROOT
-        self.stdout.write(f"Images: {location}/avatars/{task.task_code}/")
+        self.stdout.write(f"Images: {location}/{storage.task_prefix(task.task_code)}")
         for result in task.results.all()[:10]:
             self.stdout.write(f"  {result.full_name} ({result.gender}): {result.base_image_url}")
             for url in result.images or []:
