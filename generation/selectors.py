@@ -147,8 +147,8 @@ def task_summary(task: GenerationTask) -> TaskSummary:
 
 
 def face_summary(task: GenerationTask) -> str:
-    """One line on the face checks, e.g. "38 of 40 personas consistent; 6 tiles replaced; 2 need a look". Two
-    queries whatever the task's size."""
+    """One line on the face checks, e.g. "38 of 40 personas consistent; 6 tiles replaced; 2 need a look", or "Not
+    checked". Two queries whatever the task's size."""
     checks = FaceCheck.objects.filter(result__task=task)
     rejected = set(checks.filter(verdict__in=FaceCheck.REJECTED).values_list("result_id", flat=True).distinct())
     totals = checks.aggregate(
@@ -156,7 +156,7 @@ def face_summary(task: GenerationTask) -> str:
     )
     checked = totals["personas"]
     if not checked:
-        return "Faces not checked"
+        return "Not checked"
     parts = [f"{checked - len(rejected)} of {checked} personas consistent", f"{totals['replaced']} tiles replaced"]
     if rejected:
         parts.append(f"{len(rejected)} need a look")

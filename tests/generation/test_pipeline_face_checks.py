@@ -234,7 +234,7 @@ def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(
     settings.FACE_CHECK = False  # made before the checks existed
     task = submit(number_to_generate=1, images_per_persona=4)
     run_inline(task)
-    assert face_summary(task) == "Faces not checked"
+    assert face_summary(task) == "Not checked"
 
     for _ in range(2):
         out = io.StringIO()
@@ -242,7 +242,9 @@ def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(
 
     assert "ok ok different-person ok ok" in out.getvalue()
     assert FaceCheck.objects.count() == 5
-    assert f"Task {task.task_code}: 0 of 1 personas consistent; 0 tiles replaced; 1 need a look." in out.getvalue()
+    assert (
+        f"Task {task.task_code} faces: 0 of 1 personas consistent; 0 tiles replaced; 1 need a look." in out.getvalue()
+    )
 
 
 def test_check_faces_names_an_unknown_task(db):

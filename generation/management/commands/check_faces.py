@@ -23,4 +23,4 @@ class Command(BaseCommand):
             raise CommandError(f"Could not read the task's images: {error}") from error
         for line in checked:
             self.stdout.write(line)
-        self.stdout.write(f"Task {task.task_code}: {selectors.face_summary(task)}.")
+        self.stdout.write(f"Task {task.task_code} faces: {selectors.face_summary(task)}.")
