@@ -7,7 +7,14 @@ white border on some sides. The PNGs (~1.25 MB at 1024×1024) are on the small s
 PNG decodes faster, which makes the floor lower and the ratio harder to meet. Split and floor are timed alternately,
 image by image, so that drift of the machine (turbo, another process) hits both alike; each figure is the median over
 many repetitions. The details also give the time of gutter detection alone (find_tile_boxes on the decoded image) and
-check that it found the drawn tiles."""
+check that it found the drawn tiles.
+
+The split figure leaves the thumbnails out (`split_grid`, which makes none); they have a figure of their own: the
+milliseconds per tile of `make_thumbnails` (WebP at 256 and 512 px from the decoded tile, as the pipeline's
+`split_grid_photos` does), against Pillow's bare resize + WebP encode of each width straight from the tile, with the
+same quality and method. Its details give their size in KB, on these drawn tiles and (2×2 only) on real photos
+(testkit's astronaut and Grace Hopper, as a base at 1024 px and as tiles of a 2×2 grid), with what other libwebp
+methods would cost and weigh."""
 
 from __future__ import annotations
 
@@ -18,7 +25,9 @@ from io import BytesIO
 from PIL import Image, ImageDraw
 
 from bench.common import Figure, median, percentile
-from generation.imaging import find_tile_boxes, split_grid
+from generation import imaging
+from generation.imaging import THUMBNAIL_METHOD, THUMBNAIL_QUALITY, find_tile_boxes, make_thumbnails, split_grid
+from generation.storage import THUMBNAIL_WIDTHS
 
 BENCH = "4 grid split"
 TARGET_RATIO = 1.2
@@ -158,9 +167,116 @@ def measure(size: tuple[int, int], cols: int, rows: int, images: int, rounds: in
     )
 
 
+def decoded_tiles(data: bytes, cols: int, rows: int) -> list[Image.Image]:
+    """The tiles of a grid as split_grid_photos holds them when it makes their thumbnails: decoded, cropped."""
+    with Image.open(BytesIO(data)) as image:
+        image.load()
+        rgb = image.convert("RGB")
+        return [rgb.crop(box.as_tuple()) for box in find_tile_boxes(rgb, cols, rows)]
+
+
+def floor_thumbnails(tile: Image.Image, method: int = THUMBNAIL_METHOD) -> list[bytes]:
+    """The least a thumbnailer must do: resize the tile to each width (never up) and encode it as WebP."""
+    made = []
+    for width in THUMBNAIL_WIDTHS:
+        small = tile
+        if width < tile.width:
+            small = tile.resize((width, round(tile.height * width / tile.width)), Image.Resampling.LANCZOS)
+        out = BytesIO()
+        small.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=method)
+        made.append(out.getvalue())
+    return made
+
+
+PACKET = imaging.xmp_packet("AI-generated photo of a fictional person (Ada Example).")
+
+
+def thumbnails(tile: Image.Image) -> dict[int, bytes]:
+    return make_thumbnails(tile, THUMBNAIL_WIDTHS, xmp=PACKET)
+
+
+def real_photos() -> tuple[Image.Image, list[Image.Image]]:
+    """A base (1024×1024) and four 2×2 tiles of real faces, as the pipeline's tests make them."""
+    from testkit import faces
+
+    with Image.open(BytesIO(faces.portrait(faces.astronaut()))) as base:
+        base.load()
+    people = [faces.astronaut(), faces.grace_hopper(), faces.mirrored(faces.astronaut()), faces.grace_hopper()]
+    return base.convert("RGB"), decoded_tiles(faces.grid(people), 2, 2)
+
+
+def kb(sizes: list[int]) -> float:
+    return round(sum(sizes) / len(sizes) / 1024, 1)
+
+
+def real_photo_details(rounds: int) -> dict[str, object]:
+    """What the thumbnails of real photos weigh, and what each libwebp method would cost and weigh on them."""
+    base, faces = real_photos()
+    real = [thumbnails(tile) for tile in faces]
+    base_thumbnails = thumbnails(base)
+    details: dict[str, object] = {
+        "real_tile_px": f"{faces[0].width}×{faces[0].height}",
+        **{f"real_tile_{w}_kb": kb([len(made[w]) for made in real]) for w in THUMBNAIL_WIDTHS},
+        **{f"real_base_1024_{w}_kb": kb([len(base_thumbnails[w])]) for w in THUMBNAIL_WIDTHS},
+        "real_base_1024_ms": round(median([timed(thumbnails, base) for _ in range(max(3, rounds // 4))]) * 1000, 3),
+    }
+    for method in (0, 1, 2, 4, 6):  # the floor's time and the bytes of each width, on the real tiles
+        spent = [timed(floor_thumbnails, tile, method) for _ in range(max(2, rounds // 8)) for tile in faces]
+        sizes = [[len(made) for made in floor_thumbnails(tile, method)] for tile in faces]
+        weights = " + ".join(f"{kb(list(column))}" for column in zip(*sizes, strict=True))
+        details[f"method_{method}"] = f"{median(spent) * 1000:.1f} ms/tile, {weights} KB"
+    return details
+
+
+def measure_thumbnails(
+    size: tuple[int, int], cols: int, rows: int, images: int, rounds: int, *, real: bool = False
+) -> Figure:
+    tiles = [tile for seed in range(images) for tile in decoded_tiles(draw_grid(size, cols, rows, seed)[0], cols, rows)]
+    for tile in tiles:  # warm-up
+        thumbnails(tile)
+        floor_thumbnails(tile)
+    ours, floor = [], []
+    for n in range(rounds):
+        for tile in tiles:
+            if n % 2:
+                floor.append(timed(floor_thumbnails, tile))
+                ours.append(timed(thumbnails, tile))
+            else:
+                ours.append(timed(thumbnails, tile))
+                floor.append(timed(floor_thumbnails, tile))
+    ours_ms, floor_ms = median(ours) * 1000, median(floor) * 1000
+    drawn = [thumbnails(tile) for tile in tiles]
+    details: dict[str, object] = {
+        "tiles": len(tiles),
+        "tile_px": f"{tiles[0].width}×{tiles[0].height}",
+        "runs_each": len(ours),
+        "quality": THUMBNAIL_QUALITY,
+        "method": THUMBNAIL_METHOD,
+        "p90_ms_per_tile": round(percentile(ours, 0.9) * 1000, 3),
+        **{f"drawn_tile_{w}_kb": kb([len(made[w]) for made in drawn]) for w in THUMBNAIL_WIDTHS},
+        **(real_photo_details(rounds) if real else {}),
+    }
+    return Figure(
+        bench=BENCH,
+        name=f"thumbnails of {cols}×{rows} tiles, WebP q{THUMBNAIL_QUALITY} {'+'.join(map(str, THUMBNAIL_WIDTHS))} px, "
+        "per tile (median)",
+        value=ours_ms,
+        unit="ms",
+        limit=floor_ms,
+        target=f"≤ {TARGET_RATIO}× resize+encode",
+        ok=ours_ms / floor_ms <= TARGET_RATIO,
+        details=details,
+    )
+
+
 def run(quick: bool) -> list[Figure]:
     images, rounds = (2, 6) if quick else (8, 40)
-    return [measure((1024, 1024), 2, 2, images, rounds), measure((1024, 1536), 2, 4, images, rounds)]
+    return [
+        measure((1024, 1024), 2, 2, images, rounds),
+        measure((1024, 1536), 2, 4, images, rounds),
+        measure_thumbnails((1024, 1024), 2, 2, images, rounds // 2, real=True),
+        measure_thumbnails((1024, 1536), 2, 4, images, rounds // 2),
+    ]
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 costs per unit when there is nothing to wait for.
 
 A unit here is one persona's images unit with 4 images: a base selfie (one generations call), one 2x2 grid (one
-edits call), four tiles cut from it, five files stored in S3, the rows updated and the next unit queued: the unit
-the pipeline runs most. Its data set, a task in its images stage with N personas and N pending units, is built
-by bulk inserts (N = 200; quick 16).
+edits call), four tiles cut from it, five images and their ten thumbnails stored in S3, the rows updated and the
+next unit queued: the unit the pipeline runs most. Its data set, a task in its images stage with N personas and N
+pending units, is built by bulk inserts (N = 200; quick 16).
 
 - Units per second through the ORM broker and through Redis: a real `manage.py qcluster` (Q_WORKERS 4, two per
   core, enough to keep both cores busy while units wait on S3 and the database) runs the N units, each finished
@@ -14,10 +14,11 @@ by bulk inserts (N = 200; quick 16).
   The CPU seconds per unit of each process group are in the details.
 - The time split of one unit, measured in a child process that runs units in-process, one after another, with
   timers around the API client's calls (http: the request, the loopback server, the answer's parsing), Pillow
-  (the grid split and the base's metadata), storage (S3 listing, reads and writes through django-storages) and
-  every SQL statement (db, through `connection.execute_wrapper`); "other Python" is the rest. The median over the
-  units (the first left out: it pays for imports and connections) against the median unit's total. The queue's
-  share is measured on the broker runs: how long a worker sits between ending a unit and starting its next one."""
+  (the grid split with the tiles' thumbnails, the base's metadata and thumbnails), storage (S3 listing, reads and
+  writes through django-storages) and every SQL statement (db, through `connection.execute_wrapper`); "other
+  Python" is the rest. The median over the units (the first left out: it pays for imports and connections) against
+  the median unit's total. The queue's share is measured on the broker runs: how long a worker sits between ending
+  a unit and starting its next one."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def split_units(task_pk: int, images: int) -> dict:
     backend = get_backend()
     backend.generate_image = timed("http", backend.generate_image)
     backend.edit_image = timed("http", backend.edit_image)
-    images_stage.split_grid = timed("pillow", images_stage.split_grid)
+    images_stage.split_grid_photos = timed("pillow", images_stage.split_grid_photos)
+    images_stage.thumbnails_of = timed("pillow", images_stage.thumbnails_of)
     images_stage.with_ai_metadata = timed("pillow", images_stage.with_ai_metadata)
     for name in ("save", "exists", "read", "find_base", "list_files"):
         setattr(storage, name, timed("storage", getattr(storage, name)))

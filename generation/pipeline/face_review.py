@@ -13,7 +13,7 @@ from PIL import Image
 
 from generation import ratelimit, storage
 from generation.backends import get_backend
-from generation.imaging import fit_tile
+from generation.imaging import Photo, fit_tile
 from generation.models import FaceCheck, PipelineUnit
 from generation.pipeline import face_checks
 from generation.pipeline.face_checks import Checked
@@ -59,19 +59,19 @@ class FaceReview:
 
     # --- The tiles --------------------------------------------------------------------------------------------
 
-    def review_tiles(self, base: bytes, tiles: list[bytes], layout: tuple[int, int], first: int) -> list[bytes]:
+    def review_tiles(self, base: bytes, tiles: list[Photo], layout: tuple[int, int], first: int) -> list[Photo]:
         """The tiles of one grid, with each rejected one replaced (up to FACE_RETRIES times); their checks kept."""
         cols, rows = layout
         kept = []
         for index, tile in enumerate(tiles):
             position = first + index
-            checked = face_checks.check(tile, self.base_face, face_checks.cut_edges(index, cols, rows))
+            checked = face_checks.check(tile.data, self.base_face, face_checks.cut_edges(index, cols, rows))
             replacements = 0
             while checked.rejected and replacements < settings.FACE_RETRIES:
                 reason = describe(checked)
-                tile = self.replacement(base, tile)
+                tile = self.replacement(base, tile.data)
                 replacements += 1
-                checked = face_checks.check(tile, self.base_face)  # a whole photo: no edge of it was cut
+                checked = face_checks.check(tile.data, self.base_face)  # a whole photo: no edge of it was cut
                 outcome = "now ok" if not checked.rejected else f"still {describe(checked)}"
                 self.lines.append(f"tile {position} replaced ({reason}): {outcome}")
                 log_unit(self.unit, "tile %s replaced (%s): %s", position, reason, outcome)
@@ -79,8 +79,9 @@ class FaceReview:
             kept.append(tile)
         return kept
 
-    def replacement(self, base: bytes, tile: bytes) -> bytes:
-        """One photo of this person in the rejected tile's scene, from the base, sized as the tile."""
+    def replacement(self, base: bytes, tile: bytes) -> Photo:
+        """One photo of this person in the rejected tile's scene, from the base, sized as the tile, with its
+        thumbnails."""
         result = self.unit.result
         prompt = replacement_prompt(firstname=result.firstname, gender=result.gender)
         ratelimit.wait_for_slot("image")
@@ -90,6 +91,7 @@ class FaceReview:
         return fit_tile(
             photo,
             size,
+            thumbnail_widths=storage.THUMBNAIL_WIDTHS,
             image_format=settings.IMAGE_FORMAT,
             quality=settings.IMAGE_QUALITY,
             description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from generation import faces, ratelimit, storage
+from generation import faces, ratelimit, storage, thumbnails
 from generation.backends import RefusedError, get_backend
-from generation.imaging import split_grid, with_ai_metadata
+from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks
 from generation.pipeline.face_review import FaceReview
@@ -93,6 +93,27 @@ def threads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
+def upload(files: list[tuple[str, bytes]], lease: Lease) -> list[Future[None]]:
+    """Start writing files (images and their thumbnails) from the worker's threads, once the lease is checked.
+    Every file the pipeline stores goes through here and storage.save."""
+    lease.check()
+    pool = threads()
+    return [pool.submit(storage.save, key, data) for key, data in files]
+
+
+def finish(uploads: list[Future[None]]) -> None:
+    """Wait for every upload, then raise the first failed one's error (none is left running behind it)."""
+    wait(uploads)
+    for future in uploads:
+        future.result()
+
+
+def store(files: list[tuple[str, bytes]], lease: Lease) -> None:
+    """Write files in parallel and wait for them: one image with its thumbnails, before its URL is recorded."""
+    if files:
+        finish(upload(files, lease))
+
+
 def base_image(
     unit: PipelineUnit, stored: set[str], lease: Lease, review: FaceReview | None, version: str = ""
 ) -> tuple[bytes, str]:
@@ -106,6 +127,7 @@ def base_image(
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
+        store(thumbnails.missing_files([key], stored, {key: data}), lease)  # a run cut off before them
         if review:
             review.check_base(data)
     else:
@@ -115,9 +137,8 @@ def base_image(
             review.check_base(raw, remade=True)
         data, extension = with_ai_metadata(raw)
         key = storage.base_key(task.task_code, result.pk, extension, version)
-        lease.check()
-        storage.save(key, data)
-        log_unit(unit, "stored base image %s (%s bytes)", key, len(data))
+        store(storage.image_files(key, data, thumbnails_of(data, storage.THUMBNAIL_WIDTHS)), lease)
+        log_unit(unit, "stored base image %s (%s bytes) and its thumbnails", key, len(data))
     url = storage.url(key)
     if not version and result.base_image_url != url:
         result.base_image_url = url
@@ -129,7 +150,8 @@ def base_image(
 
 def make_tiles(
     base: bytes, task: GenerationTask, result: GenerationResult, layout: Layout, part: tuple[int, int], delay: float
-) -> list[bytes]:
+) -> list[Photo]:
+    """One grid asked for and split into its tiles, each with its thumbnails (in a pool thread)."""
     cols, rows = layout
     if delay > 0:
         time.sleep(delay)
@@ -143,10 +165,11 @@ def make_tiles(
         parts=part[1],
     )
     grid = get_backend().edit_image([base], prompt, size=grid_size(layout), grid=layout)
-    return split_grid(
+    return split_grid_photos(
         grid,
         cols,
         rows,
+        thumbnail_widths=storage.THUMBNAIL_WIDTHS,
         image_format=settings.IMAGE_FORMAT,
         quality=settings.IMAGE_QUALITY,
         description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",
@@ -177,14 +200,19 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     base, base_url = base_image(unit, stored, lease, review, version)
 
     missing: list[tuple[Layout, tuple[int, int], list[str], int]] = []
+    kept: list[str] = []  # tiles of grids an earlier run stored whole
     layouts = grid_layouts(expected)
     position = 1
     for part, layout in enumerate(layouts, 1):
         count = layout[0] * layout[1]
         keys = [storage.tile_key(task.task_code, result.pk, position + n, version) for n in range(count)]
-        if not all(key in stored for key in keys):
+        if all(key in stored for key in keys):
+            kept += keys
+        else:
             missing.append((layout, (part, len(layouts)), keys, position))
         position += len(keys)
+    # A run cut off between a tile and its thumbnails: make those from the stored tile, not from a new grid.
+    store(thumbnails.missing_files(kept, stored), lease)
 
     # Slots are reserved here, in this thread, so the pool's threads never touch the database.
     delays = [ratelimit.reserve("image") for _ in missing]
@@ -195,22 +223,26 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     }
     first_error: Exception | None = None
     uploads: list[Future[None]] = []
+    tiles_stored = 0
     for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
         keys, layout, first = grids[grid]
         try:
             tiles = grid.result()
             if review:  # here, in this thread, while the other grid is still being made
                 tiles = review.review_tiles(base, tiles, layout, first)
-            lease.check()
+            files = [
+                file
+                for key, tile in zip(keys, tiles, strict=True)
+                for file in storage.image_files(key, tile.data, tile.thumbnails)
+            ]
+            uploads += upload(files, lease)
+            tiles_stored += len(tiles)
         except Exception as error:  # the other grid's tiles are still kept
             first_error = first_error or error
             continue
-        uploads += [pool.submit(storage.save, key, tile) for key, tile in zip(keys, tiles, strict=True)]
-    wait(uploads)
-    for upload in uploads:
-        upload.result()  # the first failed upload's error, once none is still running
+    finish(uploads)
     if uploads:
-        log_unit(unit, "stored %s tiles", len(uploads))
+        log_unit(unit, "stored %s tiles and their thumbnails (%s files)", tiles_stored, len(uploads))
     if first_error:
         raise first_error
 

@@ -11,7 +11,7 @@ from generation.backends import MalformedAnswerError, PersonaRequest, get_backen
 from generation.models import GenerationResult, PipelineUnit
 from generation.pipeline import face_checks
 from generation.pipeline.face_review import FaceReview, describe
-from generation.pipeline.images import Photos, run_images
+from generation.pipeline.images import Photos, run_images, store
 from generation.pipeline.lifecycle import Lease, log_unit
 from generation.pipeline.persona_data import Persona, validate_persona
 from generation.pipeline.personas import bio_prompts
@@ -39,11 +39,10 @@ def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
     note = ""
     if face_checks.enabled():
         base_face = face_checks.check(base, None).reading.embedding
-        checked = face_checks.check(photo, base_face)
+        checked = face_checks.check(photo.data, base_face)
         note = f"photo {position} made again: {describe(checked)}"
     key = storage.tile_key(task.task_code, result.pk, position, version_of(unit))
-    lease.check()
-    storage.save(key, photo)
+    store(storage.image_files(key, photo.data, photo.thumbnails), lease)
     images[position - 1] = storage.url(key)
     if face_checks.enabled():
         face_checks.record(result, position, images[position - 1], checked, replaced=1)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from generation.models import GenerationTask
 from testkit.factories import make_superuser, make_user
+from tests.generation.helpers import with_thumbnails
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,8 @@ def test_generate_sync_with_the_offline_backend_stores_every_file_locally(settin
     for result in results:
         assert result.full_name in output and result.base_image_url in output
         folder = local_files / "avatars" / task.task_code / str(result.pk)
-        assert sorted(p.name for p in folder.iterdir()) == ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "base.png"]
+        names = ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "base.png"]
+        assert sorted(p.name for p in folder.iterdir()) == with_thumbnails(names)
         with Image.open(folder / "base.png") as base:
             assert base.size == (1024, 1024)
         for n in range(1, 5):

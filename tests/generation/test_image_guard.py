@@ -62,7 +62,8 @@ def test_grids_that_stay_bad_end_the_task_with_a_readable_log_and_no_tile_stored
     task.refresh_from_db()
     assert task.status == GenerationTask.Status.FAILED
     assert task.error_log.count("The API sent an image that does not decode") == 2
-    assert [key.rsplit("/", 1)[-1] for key in s3_bucket.keys("avatars/")] == ["base.jpg", "base.jpg"]
+    stored = [key.rsplit("/", 1)[-1] for key in s3_bucket.keys("avatars/")]
+    assert stored == 2 * ["base.jpg", "base.thumb256.webp", "base.thumb512.webp"]
 
 
 REFUSE_BOMB = """

@@ -26,7 +26,7 @@ from generation.pipeline import lifecycle
 from testkit.factories import make_superuser
 from testkit.servers import Cluster, wait_until
 from tests.conftest import requires_postgresql
-from tests.generation.helpers import assert_task_stored_completely, submit
+from tests.generation.helpers import assert_task_stored_completely, submit, with_thumbnails
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -272,7 +272,7 @@ def test_a_worker_that_lost_its_lease_writes_nothing_when_its_call_returns(
     assert (unit.state, unit.lease_token, unit.note) == (State.RUNNING, taken_over.lease_token, "")
     result = task.results.get()
     assert result.images is None
-    assert s3_bucket.keys("avatars/") == [f"avatars/{task.task_code}/{result.pk}/base.jpg"]
+    assert s3_bucket.keys("avatars/") == with_thumbnails([f"avatars/{task.task_code}/{result.pk}/base.jpg"])
 
 
 def test_two_clusters_on_one_database_run_each_unit_once(broker_cluster, fake_openai, s3_bucket, settings):
