@@ -299,12 +299,14 @@ def pages(big_task_code: str, big_task_pk: int) -> list[Page]:
         Page("staff /tasks/ (own tasks)", "/tasks/", False),
         Page("superuser /tasks/ (all tasks)", "/tasks/", True),
         Page("task page, 500 personas", f"/tasks/{big_task_code}/", False),
+        Page("task page, live part, 500 personas", f"/tasks/{big_task_code}/live/", False),
+        Page("task page, page 10, needs-a-look filter", f"/tasks/{big_task_code}/?page=10&verdict=look", False),
         Page("progress JSON, 500 personas", f"/tasks/{big_task_code}/progress/", False),
         Page("admin tasks, search", f"{tasks}?q=biarritz", True),
         Page("admin tasks, status filter", f"{tasks}?status__exact=failed", True),
         Page("admin results, plain", results, True),
         Page("admin results, search by task id", f"{results}?q={big_task_code}", True),
-        # Without a task filter the admin searches task ids only (a name matches nothing): no scan of the table.
+        # A name over every result: the trigram indexes of migration 0014 find the one row without a scan.
         Page("admin results, name outside a task", f"{results}?q={RARE_LASTNAME}", True),
         Page("admin results, name in the 500-persona task", f"{results}?task__id__exact={big_task_pk}&q=Moreau", True),
         Page("admin results, gender filter", f"{results}?gender__exact=f", True),

@@ -1,33 +1,131 @@
+"""The operators' console for what the pipeline makes. Tasks, results, units and face checks are machine-made
+records: the admin shows them read-only (no Add, no edit, no Django delete) and changes them only through actions,
+each one a service of ours, so that every change goes the way the site's own buttons go."""
+
+from __future__ import annotations
+
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import smart_split, unescape_string_literal
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
-from generation import selectors, services
+from generation import selectors, services, storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 from generation.selectors import tasks_with_progress
+from generation.selectors.gallery import srcset
 from generation.services import cancel_task, retry_task
+from generation.templatetags.task_display import email_breaks, task_title
 
-THUMBNAIL = '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" loading="lazy" style="{2}"></a>'
+# The 64 px image is the 256 px WebP thumbnail beside the stored image; the link opens the full size.
+THUMBNAIL = (
+    '<a href="{0}" target="_blank" rel="noopener"><img src="{1}" srcset="{2}" sizes="64px" alt="{3}" loading="lazy" '
+    'width="64" height="64" style="{4}"></a>'
+)
 THUMBNAIL_STYLE = "height:64px;width:64px;object-fit:cover;border-radius:4px;margin:0 4px 4px 0"
+# The admin's own colour variables, so that the chip reads in its dark theme too.
+CHIP_STYLE = (
+    "font-family:monospace;font-size:11px;padding:0 4px;border-radius:3px;"
+    "background:var(--darkened-bg);color:var(--body-quiet-color)"
+)
+QUIET_STYLE = "font-size:11px;color:var(--body-quiet-color)"
+BADGE_STYLE = "display:inline-block;padding:1px 8px;border-radius:9px;font-weight:600;white-space:nowrap;"
+# (background, text) per status: light pills with dark text, at least 7:1 in both admin themes. Cancelled is grey:
+# nobody's fault, nothing to fix.
+BADGE_COLOURS = {
+    GenerationTask.Status.PENDING: ("#fef3c7", "#78350f"),
+    GenerationTask.Status.GENERATING_DATA: ("#dbeafe", "#1e3a8a"),
+    GenerationTask.Status.GENERATING_IMAGES: ("#dbeafe", "#1e3a8a"),
+    GenerationTask.Status.COMPLETED: ("#dcfce7", "#14532d"),
+    GenerationTask.Status.FAILED: ("#fee2e2", "#7f1d1d"),
+    GenerationTask.Status.CANCELLED: ("#e5e7eb", "#374151"),
+}
+TITLE_CHARACTERS = 60  # a title and its chip in ~300 px of the 790 px list
 
 
 def thumbnail(url: str | None, alt: str) -> str:
     if not url:
         return "—"
-    return format_html(THUMBNAIL, url, alt, THUMBNAIL_STYLE)
+    return format_html(THUMBNAIL, url, storage.thumbnail_url(url, storage.THUMBNAIL_WIDTHS[0]), srcset(url), alt,
+                       THUMBNAIL_STYLE)  # fmt: skip
+
+
+def status_badge(task: GenerationTask) -> str:
+    background, colour = BADGE_COLOURS.get(task.status, BADGE_COLOURS[GenerationTask.Status.CANCELLED])
+    return format_html(
+        '<span style="{}background:{};color:{}">{}</span>', BADGE_STYLE, background, colour, task.get_status_display()
+    )
+
+
+def ago(moment) -> str:
+    """How long ago, in one unit past a day ("3 days ago", not "3 days, 11 hours ago"): the list keeps its width."""
+    if timezone.now() - moment < timedelta(days=1):
+        return naturaltime(moment)
+    return _("%(delta)s ago") % {"delta": timesince(moment, depth=1)}
+
+
+def task_page_url(task: GenerationTask) -> str:
+    return reverse("task_detail", kwargs={"task_code": task.task_code})
+
+
+def task_admin_url(task_pk: int) -> str:
+    return reverse("admin:generation_generationtask_change", args=[task_pk])
+
+
+def task_links(task: GenerationTask) -> str:
+    """The task's code, linked to its admin page, and its page on the site."""
+    return format_html(
+        '<a href="{}">{}</a> · <a href="{}">View on site</a>',
+        task_admin_url(task.pk),
+        task.task_code,
+        task_page_url(task),
+    )
+
+
+def url_list(urls: list[str]) -> str:
+    if not urls:
+        return "—"
+    items = format_html_join("", '<li><a href="{0}" target="_blank" rel="noopener">{0}</a></li>', ((u,) for u in urls))
+    return format_html('<ol style="margin:0;padding-left:1.5em">{}</ol>', items)
+
+
+def image_urls(result: GenerationResult) -> list[str]:
+    return result.images if isinstance(result.images, list) else []
+
+
+def search_terms(search_term: str) -> list[str]:
+    """The words of a search as Django's admin splits them: quoted phrases stay one term."""
+    terms = []
+    for bit in smart_split(search_term):
+        if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+            bit = unescape_string_literal(bit)
+        if bit:
+            terms.append(bit)
+    return terms
+
+
+def task_pk_by_code(term: str) -> Subquery:
+    """The pk of the task whose code is `term`, as a scalar subquery: PostgreSQL runs it once, before the scan
+    (an InitPlan), so `task_id = (…)` uses the results' task index and can OR with the name indexes. A JOIN to the
+    tasks table instead would be filtered row by row."""
+    return Subquery(GenerationTask.objects.filter(task_code=term.lower()).values("pk")[:1])
 
 
 # Lists PostgreSQL's planner expects to hold this many rows or more are not counted exactly. Smaller ones must be:
@@ -73,7 +171,22 @@ class ListAdmin(admin.ModelAdmin):
         )
 
 
-TASK_FILTER = "task__id__exact"  # a task's results, as its "View results" link opens them
+class MachineMadeAdmin(ListAdmin):
+    """Rows the pipeline writes. Nobody adds one by hand, and nobody edits or deletes one through a form: the
+    change page is a view, and the actions (services) are the only way to change anything."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Django's delete would leave the rows' files in storage, or a task's units half-planned.
+        return False
+
+
+TASK_FILTER = "task__id__exact"  # a task's results, as its progress link opens them
 
 
 def results_changelist_url(task: GenerationTask) -> str:
@@ -97,45 +210,98 @@ def act_on_each(
 
 
 @admin.register(GenerationTask)
-class GenerationTaskAdmin(ListAdmin):
-    list_display = (
-        "task_code",
-        "user",
-        "status",
-        "progress",
-        "images_per_persona",
-        "bio_language",
-        "created_at",
-        "completed_at",
-        "results_link",
-    )
+class GenerationTaskAdmin(MachineMadeAdmin):
+    # Five columns fit the 790 px list: what was asked (with its code and owner), the status, the progress (a link
+    # to the results), when, and the task's page on the site.
+    list_display = ("title", "status_badge", "progress_link", "created", "site_link")
     list_filter = ("status", ("user", admin.RelatedOnlyFieldListFilter), "created_at", "images_per_persona")
     list_select_related = ("user",)
-    search_fields = ("task_code", "persona_description")
+    search_fields = ("=task_code", "persona_description")
+    search_help_text = "A task id (whole), or words of the description."
     # No date_hierarchy: its year/month links cost two more scans of the listed tasks (MIN/MAX and DISTINCT months
     # of created_at, which has no index and, on the documented table, gets none) on every list view, a third of a
     # search's time. The created_at filter above offers today / 7 days / this month / this year without a query.
-    raw_id_fields = ("user",)
-    readonly_fields = ("task_code", "created_at", "updated_at", "completed_at", "progress", "results_link", "faces")
+    readonly_fields = (
+        "task_code", "user", "status_badge", "progress", "faces", "results_link", "persona_description",
+        "bio_language", "number_to_generate", "images_per_persona", "error_log", "created_at", "updated_at",
+        "completed_at",
+    )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     # Rendering a row of the admin's list costs ~0.5 ms (Django resolves and reverses URLs per row): 100 rows were
     # half of the page's time.
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("task_code", "user", "status", "progress", "faces", "results_link")}),
+        (None, {"fields": ("task_code", "user", "status_badge", "progress", "faces", "results_link")}),
         ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
         ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
     )
 
-    actions = ("retry_tasks", "cancel_tasks", "generate_missing")
+    actions = ("retry_tasks", "cancel_tasks", "generate_missing", "delete_tasks")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
+        return tasks_with_progress(super().get_queryset(request))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[GenerationTask], search_term: str
+    ) -> tuple[QuerySet[GenerationTask], bool]:
+        """Each word is a whole task id or part of the description. Django's own search would also match parts of
+        ids (`UPPER(task_id) LIKE '%…%'`), which no index serves, so the OR of the two read every task; a code by
+        the unique index and the description by its trigram index (migration 0014) are two index scans."""
+        query = Q()
+        for term in search_terms(search_term):
+            query &= Q(task_code=term.lower()) | Q(persona_description__icontains=term)
+        return queryset.filter(query), False
+
+    def view_on_site(self, task: GenerationTask) -> str:
+        return task_page_url(task)
+
+    @admin.display(description="task")
+    def title(self, task: GenerationTask) -> str:
+        return format_html(
+            '{}<br><span style="{}">{}</span> <span style="{}">{}</span>',
+            task_title(task, TITLE_CHARACTERS), CHIP_STYLE, task.task_code, QUIET_STYLE, email_breaks(task.user.email),
+        )  # fmt: skip
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, task: GenerationTask) -> str:
+        return status_badge(task)
+
+    @admin.display(description="progress")
+    def progress_link(self, task: GenerationTask) -> str:
+        return format_html(
+            '<a href="{}" title="Personas with images / with data / asked: open the results"'
+            ' style="white-space:nowrap">{} / {} / {}</a>',
+            results_changelist_url(task), task.personas_done, task.personas_with_data, task.number_to_generate,
+        )  # fmt: skip
+
+    # Sorted by id, which follows creation and has an index; created_at has none on the documented table.
+    @admin.display(description="created", ordering="id")
+    def created(self, task: GenerationTask) -> str:
+        created_at = timezone.localtime(task.created_at)
+        return format_html(
+            '<time datetime="{}" title="{}" style="white-space:nowrap">{}</time>',
+            created_at.isoformat(), f"{created_at:%Y-%m-%d %H:%M}", ago(task.created_at),
+        )  # fmt: skip
+
+    @admin.display(description="site")
+    def site_link(self, task: GenerationTask) -> str:
+        return format_html(
+            '<a href="{}" aria-label="View task {} on the site" style="white-space:nowrap">View on site</a>',
+            task_page_url(task), task.task_code,
+        )  # fmt: skip
 
     @admin.display(description="faces")
     def faces(self, task: GenerationTask) -> str:
         return selectors.face_summary(task)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
-        return tasks_with_progress(super().get_queryset(request))
+    @admin.display(description="personas done / with data / asked")
+    def progress(self, task: GenerationTask) -> str:
+        return f"{task.personas_done} / {task.personas_with_data} / {task.number_to_generate}"
+
+    @admin.display(description="results")
+    def results_link(self, task: GenerationTask) -> str:
+        return format_html('<a href="{}">View {} result(s)</a>', results_changelist_url(task), task.personas_with_data)
 
     @admin.action(description="Retry selected tasks (failed or stalled; finished work is kept)")
     def retry_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
@@ -149,41 +315,37 @@ class GenerationTaskAdmin(ListAdmin):
     def generate_missing(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, services.generate_missing, "Generating the missing personas of")
 
-    @admin.display(description="personas done / with data / asked")
-    def progress(self, task: GenerationTask) -> str:
-        return f"{task.personas_done} / {task.personas_with_data} / {task.number_to_generate}"
-
-    @admin.display(description="results")
-    def results_link(self, task: GenerationTask) -> str:
-        return format_html('<a href="{}">View {} result(s)</a>', results_changelist_url(task), task.personas_with_data)
+    @admin.action(description="Delete selected tasks, their personas and their files")
+    def delete_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
+        """Instead of Django's "delete selected", which would leave the tasks' files in storage."""
+        act_on_each(self, request, queryset, services.delete_task, "Deleted")
 
 
 @admin.register(GenerationResult)
-class GenerationResultAdmin(ListAdmin):
+class GenerationResultAdmin(MachineMadeAdmin):
     list_display = ("full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "created_at")
     list_filter = ("gender", "task__status")
     list_select_related = ("task",)
-    # Names are searched within one task's results only (see get_search_results).
-    search_fields = ("=task__task_code", "firstname", "lastname")
-    search_help_text = "Task ids (exact). To search by name, open a task's results first (its “View results” link)."
-    raw_id_fields = ("task",)
-    readonly_fields = ("created_at", "base_thumbnail", "image_thumbnails", "images")
+    # Newest first, by the primary key (created_at has no index on the documented table).
+    ordering = ("-id",)
+    search_fields = ("=task__task_code", "firstname", "lastname")  # what get_search_results does, for the record
+    search_help_text = (
+        "A task id (whole), or a first or last name (at least 3 letters; within one task's results, any length)."
+    )
+    readonly_fields = (
+        "full_name", "gender", "task_links", "batch_number", "created_at", "bio_facebook", "bio_instagram", "bio_x",
+        "bio_tiktok", "base_thumbnail", "base_image_link", "image_thumbnails", "image_links",
+    )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50  # as for tasks; and 50 thumbnails are plenty for one screen
     fieldsets = (
-        (None, {"fields": ("task", "batch_number", "firstname", "lastname", "gender")}),
+        (None, {"fields": ("full_name", "gender", "task_links", "batch_number", "created_at")}),
         ("Bios", {"fields": ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")}),
-        ("Images", {"fields": ("base_image_url", "base_thumbnail", "image_thumbnails", "images")}),
-        (None, {"fields": ("created_at",)}),
+        ("Base selfie", {"fields": ("base_thumbnail", "base_image_link")}),
+        ("Photos", {"fields": ("image_thumbnails", "image_links")}),
     )
     actions = ("regenerate_photos", "regenerate_bios", "delete_personas")
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        """Django's own "delete selected" would leave the personas' files behind: ours removes them too."""
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="Make new photos of selected personas (a new base and grids)")
     def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
@@ -195,18 +357,26 @@ class GenerationResultAdmin(ListAdmin):
 
     @admin.action(description="Delete selected personas and their files")
     def delete_personas(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
+        """Instead of Django's "delete selected", which would leave the personas' files behind."""
         act_on_each(self, request, queryset, services.delete_persona, "Deleted", "persona(s)")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[GenerationResult], search_term: str
     ) -> tuple[QuerySet[GenerationResult], bool]:
-        """Over all results, only task ids: a name search there would read every row of the table (no index on the
-        names, and the documented table gets none), a second or more at a million rows. Within one task's results
-        (task__id__exact, as the task list links them), names too: the task's index narrows it to a few hundred rows."""
-        if TASK_FILTER in request.GET:
-            return super().get_search_results(request, queryset, search_term)
-        task_codes = search_term.split()
-        return (queryset.filter(task__task_code__in=task_codes) if task_codes else queryset), False
+        """Each word is a whole task id, or part of a first or last name. Django's own search ORs a JOIN to the
+        tasks (for `=task__task_code`) with the names, and PostgreSQL can then only filter the million results one
+        by one: that is why a name outside a task used to be refused (and "Rousseau" found nothing). Here the task
+        id is a scalar subquery and the names have trigram indexes (migration 0014), so each word is an OR of index
+        scans. Over all results a name needs 3 letters, the shortest a trigram index can look up; within one task's
+        results, the task's index narrows the rows first, so any length will do."""
+        within_task = TASK_FILTER in request.GET
+        query = Q()
+        for term in search_terms(search_term):
+            matches = Q(task_id=task_pk_by_code(term))
+            if within_task or len(term) >= 3:
+                matches |= Q(firstname__icontains=term) | Q(lastname__icontains=term)
+            query &= matches
+        return queryset.filter(query), False
 
     @admin.display(description="name", ordering="lastname")
     def full_name(self, result: GenerationResult) -> str:
@@ -214,66 +384,63 @@ class GenerationResultAdmin(ListAdmin):
 
     @admin.display(description="task", ordering="task__task_code")
     def task_link(self, result: GenerationResult) -> str:
-        url = reverse("admin:generation_generationtask_change", args=[result.task.pk])
-        return format_html('<a href="{}">{}</a>', url, result.task.task_code)
+        return format_html('<a href="{}">{}</a>', task_admin_url(result.task_id), result.task.task_code)
+
+    @admin.display(description="task")
+    def task_links(self, result: GenerationResult) -> str:
+        return task_links(result.task)
 
     @admin.display(description="base image")
     def base_thumbnail(self, result: GenerationResult) -> str:
         return thumbnail(result.base_image_url, f"Base selfie of {result.full_name}")
 
+    @admin.display(description="base image URL")
+    def base_image_link(self, result: GenerationResult) -> str:
+        return url_list([result.base_image_url] if result.base_image_url else [])
+
     @admin.display(description="images")
     def image_count(self, result: GenerationResult) -> int:
-        return len(result.images) if isinstance(result.images, list) else 0
+        return len(image_urls(result))
 
-    @admin.display(description="image thumbnails")
+    @admin.display(description="photos")
     def image_thumbnails(self, result: GenerationResult) -> str:
-        urls = result.images if isinstance(result.images, list) else []
+        urls = image_urls(result)
         if not urls:
             return "—"
-        return format_html_join(
-            "",
-            THUMBNAIL,
-            ((url, f"Image {n} of {result.full_name}", THUMBNAIL_STYLE) for n, url in enumerate(urls, 1)),
-        )
+        return mark_safe("".join(thumbnail(url, f"Photo {n} of {result.full_name}") for n, url in enumerate(urls, 1)))
+
+    @admin.display(description="photo URLs")
+    def image_links(self, result: GenerationResult) -> str:
+        return url_list(image_urls(result))
 
 
 @admin.register(PipelineUnit)
-class PipelineUnitAdmin(ListAdmin):
-    """Read-only view of the pipeline's units, for finding out why a task is slow or failed."""
+class PipelineUnitAdmin(MachineMadeAdmin):
+    """The pipeline's units, for finding out why a task is slow or failed."""
 
-    list_display = ("__str__", "task", "kind", "number", "state", "attempts", "note", "updated_at")
+    list_display = ("__str__", "task_link", "kind", "state", "attempts", "note", "updated_at")
     list_filter = ("state", "kind")
-    list_select_related = ("task",)
+    list_select_related = ("task",)  # a unit's name starts with its task's code
     search_fields = ("task__task_code", "note")
-    raw_id_fields = ("task", "result")
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # a unit per persona and per batch: as large as the results
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: PipelineUnit | None = None) -> bool:
-        return False
+    @admin.display(description="task", ordering="task_id")
+    def task_link(self, unit: PipelineUnit) -> str:
+        return format_html('<a href="{}">{}</a>', task_admin_url(unit.task_id), unit.task.task_code)
 
 
 @admin.register(FaceCheck)
-class FaceCheckAdmin(admin.ModelAdmin):
+class FaceCheckAdmin(MachineMadeAdmin):
     """What the face model saw in each stored image: a record machines made, read-only."""
 
     list_display = ("result", "position", "verdict", "faces", "distance", "replaced", "updated_at")
     list_filter = ("verdict",)
     list_select_related = ("result",)
     search_fields = ("=result__task__task_code",)
-    raw_id_fields = ("result",)
     show_full_result_count = False
     readonly_fields = [field.name for field in FaceCheck._meta.fields if field.name != "embedding"]
     exclude = ("embedding",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     actions = ("regenerate_photo",)
     change_list_template = "admin/generation/facecheck/change_list.html"

@@ -48,5 +48,18 @@ DEFAULT_CONFIG_FLAGS = {
     "randomize_face_gender_lock": False,
 }
 
+# What each flag does, in the operators' words: the admin shows it beside the flag, whose key is all it had.
+CONFIG_FLAG_HELP = {
+    "randomize_face_base": (
+        "On: each persona's base selfie is made from a reference face picked at random among the uploaded faces "
+        "(faces/f/ and faces/m/, added with manage.py import_faces), so personas look like real people. Off: the "
+        "image model draws the face from the description alone. With no uploaded faces, the flag changes nothing."
+    ),
+    "randomize_face_gender_lock": (
+        "Only matters with randomize_face_base on. On: the reference face is picked among faces of the persona's "
+        "gender (faces/f/ for women, faces/m/ for men). Off: any uploaded face may be picked, whatever the gender."
+    ),
+}
+
 # Where each platform cuts a bio, in characters (the prompts above say the same in words).
 BIO_LIMITS = {"facebook": 101, "instagram": 150, "x": 160, "tiktok": 80}

@@ -34,6 +34,8 @@ DJANGO_ONLY = [
     ("generation", "0010_face_checks"),
     ("generation", "0011_operator_actions"),
     ("generation", "0012_twenty_images_per_persona"),
+    ("generation", "0013_cancelled_status_and_task_runs"),
+    ("generation", "0014_trigram_search_indexes"),
 ]
 
 
