@@ -39,7 +39,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_q",
+    "django_htmx",
     "csp",
     "axes",
     "accounts",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.htmx: the live parts of the pages ask for partials.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A NUL in the address or a form is a 400 page, never a database error.
     "avatar_project.middleware.RejectNulCharacters",
@@ -277,7 +281,9 @@ Q_CLUSTER = {
     "poll": env.float("Q_POLL", default=0.2),
     "catch_up": False,
     "save_limit": 1000,
-    "label": "Background jobs",
+    # The admin index heading of django-q2's tables (its app verbose_name): "Failed tasks" under "Background jobs"
+    # read as failed generation tasks.
+    "label": "Background job queue (django-q2)",
     "recycle": 200,
 }
 if REDIS_URL:

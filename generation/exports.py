@@ -169,18 +169,32 @@ def zip_archive(task: GenerationTask) -> Iterator[bytes]:
     archive = ZipStream(compress_type=ZIP_STORED)
     used: set[str] = set()
     for result in results_of(task):
-        folder = folder_name(result, used)
-        if result.base_image_url:
-            extension = posixpath.splitext(urlparse(result.base_image_url).path)[1] or ".png"
-            archive.add(stored_file(result.base_image_url), f"{folder}/base{extension}")
-        for n, url in enumerate(result.images or [], 1):
-            extension = posixpath.splitext(urlparse(url).path)[1] or ".jpg"
-            archive.add(stored_file(url), f"{folder}/{n}{extension}")
-        archive.add(json.dumps(persona_dict(result), ensure_ascii=False, indent=2), f"{folder}/persona.json")
+        add_persona(archive, result, folder_name(result, used))
         yield from archive.all_files()
     archive.add(encoded(csv_rows(task)), "personas.csv")
     archive.add(encoded(json_document(task)), "personas.json")
     yield from archive.finalize()
+
+
+def persona_zip(result: GenerationResult) -> Iterator[bytes]:
+    """One persona's folder, as in the task's ZIP: its images and persona.json."""
+    archive = ZipStream(compress_type=ZIP_STORED)
+    add_persona(archive, result, folder_name(result, set()))
+    yield from archive.finalize()
+
+
+def add_persona(archive: ZipStream, result: GenerationResult, folder: str) -> None:
+    if result.base_image_url:
+        extension = posixpath.splitext(urlparse(result.base_image_url).path)[1] or ".png"
+        archive.add(stored_file(result.base_image_url), f"{folder}/base{extension}")
+    for n, url in enumerate(result.images or [], 1):
+        extension = posixpath.splitext(urlparse(url).path)[1] or ".jpg"
+        archive.add(stored_file(url), f"{folder}/{n}{extension}")
+    archive.add(json.dumps(persona_dict(result), ensure_ascii=False, indent=2), f"{folder}/persona.json")
+
+
+def persona_filename(result: GenerationResult) -> str:
+    return f"persona-{result.task.task_code}-{result.pk}.zip"
 
 
 def export_filename(task: GenerationTask, extension: str) -> str:

@@ -31,3 +31,21 @@ BIO_LANGUAGES = {
     "Ukrainian": "uk_UA",
     "Vietnamese": "vi_VN",
 }
+
+# Scripts written right to left, by language code.
+RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "yi"}
+
+
+def code(language: str) -> str:
+    """The BCP 47 code of a bio language ("Arabic" -> "ar") for `lang`; "" for a language not offered."""
+    locale = BIO_LANGUAGES.get(language.strip().title(), "")
+    return locale.split("_")[0]
+
+
+def direction(language: str) -> str:
+    """ "rtl" or "ltr" for the `dir` of text in this language; "auto" when the language is not one offered, so the
+    browser decides from the text itself."""
+    found = code(language)
+    if not found:
+        return "auto"
+    return "rtl" if found in RIGHT_TO_LEFT else "ltr"

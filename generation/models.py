@@ -23,6 +23,8 @@ class GenerationTask(models.Model):
         GENERATING_IMAGES = "generating-images", "Generating images"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+        # Ours, beside the documented five: `status` is a free string, so this needs no schema change.
+        CANCELLED = "cancelled", "Cancelled"
 
     class ImagesPerPersona(models.IntegerChoices):
         # Made four at a time, as N/4 photo grids of 2x2 (8 can be one 2x4 grid instead: GRID_LAYOUT_8).
@@ -32,7 +34,7 @@ class GenerationTask(models.Model):
         SIXTEEN = 16, "16 images"
         TWENTY = 20, "20 images"
 
-    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED)
+    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
     # The public code people read and type (column `task_id`); the primary key is `pk`.
     task_code = models.CharField(max_length=12, editable=False, db_column="task_id")
@@ -242,7 +244,8 @@ class PipelineUnit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.task.task_code}:{self.kind}:{self.number}"
+        # Named by what people know, the task code: "3f9a2c1b · batch 1" (lists select the task with the unit).
+        return f"{self.task.task_code} · {self.kind} {self.number}"
 
 
 class RateLimitSlot(models.Model):
@@ -307,3 +310,26 @@ class FaceCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.result_id}:{self.position} {self.verdict}"
+
+
+class TaskRun(models.Model):
+    """One stretch of a task running: from its start, a retry or an operator action until it ends. The time a
+    task spent running is the sum of its runs, not the time since it was created (a failed task may sit for hours
+    before its retry)."""
+
+    task = models.ForeignKey(
+        GenerationTask, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="runs"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "generation_task_runs"
+        ordering = ["task_id", "started_at"]
+        indexes = [
+            # A task's runs, in order (task page, task list durations).
+            models.Index(fields=["task", "started_at"], name="generation_task_runs_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} from {self.started_at:%Y-%m-%d %H:%M:%S}"

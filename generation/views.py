@@ -8,18 +8,19 @@ from functools import partial
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
-from generation import exports, selectors, services
+from generation import exports, languages, selectors, services
 from generation.forms import TaskForm
-from generation.models import GenerationTask
-from generation.pipeline import lifecycle
+from generation.models import GenerationResult, GenerationTask
+from generation.templatetags.task_display import task_title
 
 TASKS_PER_PAGE = 25
-PERSONAS_PER_PAGE = 24
 SUBMITTED_TOKENS = "submitted_task_tokens"
 
 
@@ -28,11 +29,15 @@ SUBMITTED_TOKENS = "submitted_task_tokens"
 def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     page = Paginator(selectors.task_list(request.user, status), TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "generation/task_list.html",
-        {"page": page, "status": status, "statuses": GenerationTask.Status.choices},
-    )
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": GenerationTask.Status.choices,
+        "live": any(not task.is_finished for task in page.object_list),
+    }
+    if request.htmx:
+        return render(request, "generation/_task_rows.html", context)
+    return render(request, "generation/task_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,38 +73,42 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
     tokens = request.session.get(SUBMITTED_TOKENS, {})
     tokens[token] = task.task_code
     request.session[SUBMITTED_TOKENS] = dict(list(tokens.items())[-50:])
-    messages.success(request, f"Task {task.task_code} submitted: {task.number_to_generate} persona(s) on their way.")
+    count = task.number_to_generate
+    messages.success(request, f"Submitted: {count} persona{pluralize(count)} on their way.")
     return redirect("task_detail", task_code=task.task_code)
+
+
+def live_context(request: HttpRequest, task: GenerationTask) -> dict:
+    """What the live part of the task page shows: the task's state, its steps and a page of the gallery."""
+    filters = selectors.GalleryFilters.from_query(request.GET)
+    page, cards = selectors.gallery_page(task, filters, request.GET.get("page"))
+    state = selectors.task_state(task)
+    return {
+        "task": task,
+        "state": state,
+        "filters": filters,
+        "page": page,
+        "cards": cards,
+        "page_numbers": selectors.page_numbers(page),
+        "can_retry": task.status in (GenerationTask.Status.FAILED, GenerationTask.Status.CANCELLED) or state.stalled,
+        "text_direction": languages.direction(task.bio_language),
+        "text_lang": languages.code(task.bio_language),
+    }
 
 
 @require_GET
 @staff_required
 def task_detail(request: HttpRequest, task_code: str) -> HttpResponse:
     task = selectors.task_for(request.user, task_code)
-    return render(
-        request,
-        "generation/task_detail.html",
-        {
-            "task": task,
-            "progress": selectors.task_progress(task.pk),
-            "summary": selectors.task_summary(task),
-            "face_summary": selectors.face_summary(task),
-            "page": gallery_page(request, task),
-            "can_retry": task.status == GenerationTask.Status.FAILED or lifecycle.is_stalled(task),
-        },
-    )
-
-
-def gallery_page(request: HttpRequest, task: GenerationTask):
-    return Paginator(task.results.order_by("id"), PERSONAS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "generation/task_detail.html", live_context(request, task))
 
 
 @require_GET
 @staff_required
-def task_gallery(request: HttpRequest, task_code: str) -> HttpResponse:
-    """The gallery alone, for the task page to refresh it in place."""
+def task_live(request: HttpRequest, task_code: str) -> HttpResponse:
+    """The live part of the task page alone, which the page asks for every two seconds and morphs in place."""
     task = selectors.task_for(request.user, task_code)
-    return render(request, "generation/_gallery.html", {"task": task, "page": gallery_page(request, task)})
+    return render(request, "generation/_task_live.html", live_context(request, task) | {"partial": True})
 
 
 @require_GET
@@ -118,7 +127,7 @@ def task_progress(request: HttpRequest, task_code: str) -> JsonResponse:
             "failed_units": progress.failed_units,
             "finished": progress.finished,
             "duration": summary.duration,
-            "duration_label": "Elapsed" if summary.running else "Duration",
+            "duration_label": "Running for" if summary.running else "Ran for",
             "women": summary.genders["Women"],
             "men": summary.genders["Men"],
         }
@@ -141,14 +150,20 @@ def act_on_task(request: HttpRequest, task_code: str, action, done: str) -> Http
 @staff_required
 def task_retry(request: HttpRequest, task_code: str) -> HttpResponse:
     retry = partial(services.retry_task, by=request.user)
-    return act_on_task(request, task_code, retry, "Retrying: {outcome} unit(s) queued again. Finished work is kept.")
+    return act_on_task(request, task_code, retry, "Running again: finished work is kept; only what is missing runs.")
 
 
 @require_POST
 @staff_required
 def task_cancel(request: HttpRequest, task_code: str) -> HttpResponse:
     cancel = partial(services.cancel_task, by=request.user)
-    return act_on_task(request, task_code, cancel, "Task {task.task_code} cancelled.")
+    return act_on_task(request, task_code, cancel, "Cancelled. Finished personas are kept.")
+
+
+@require_POST
+@staff_required
+def task_generate_missing(request: HttpRequest, task_code: str) -> HttpResponse:
+    return act_on_task(request, task_code, services.generate_missing, "Making the {outcome} missing persona(s).")
 
 
 @require_http_methods(["GET", "POST"])
@@ -157,9 +172,54 @@ def task_delete(request: HttpRequest, task_code: str) -> HttpResponse:
     task = selectors.task_for(request.user, task_code)
     if request.method == "POST":
         removed = services.delete_task(task)
-        messages.success(request, f"Task {task_code} deleted, with its personas and {removed} file(s).")
+        messages.success(request, f"Deleted “{task_title(task)}”, with its personas and {removed} file(s).")
         return redirect("task_list")
     return render(request, "generation/task_confirm_delete.html", {"task": task, "count": task.results.count()})
+
+
+PERSONA_ACTIONS = {
+    "regenerate-photos": (services.regenerate_photos, "New photos of {name} are on their way."),
+    "regenerate-bios": (services.regenerate_bios, "New bios of {name} are on their way."),
+}
+
+
+@require_POST
+@staff_required
+def persona_action(request: HttpRequest, task_code: str, result_pk: int, action: str) -> HttpResponse:
+    """An operator action on one persona of the gallery; back to where the user was, with what happened."""
+    task = selectors.task_for(request.user, task_code)
+    result = get_object_or_404(task.results, pk=result_pk)
+    back = back_to_gallery(request, task, result)
+    try:
+        if action == "delete":
+            services.delete_persona(result)
+            messages.success(request, f"Deleted {result.full_name} and their images.")
+            return redirect(back.split("#")[0])
+        if action == "regenerate-photo":
+            position = int(request.POST.get("position", "0"))
+            services.regenerate_image(result, position)
+            messages.success(request, f"A new photo {position} of {result.full_name} is on its way.")
+        elif action in PERSONA_ACTIONS:
+            service, done = PERSONA_ACTIONS[action]
+            service(result)
+            messages.success(request, done.format(name=result.full_name))
+        else:
+            raise Http404("No such action.")
+    except (ValidationError, ValueError) as error:
+        problems = error.messages if isinstance(error, ValidationError) else ["That photo number is not valid."]
+        messages.error(request, " ".join(problems))
+    return redirect(back)
+
+
+def back_to_gallery(request: HttpRequest, task: GenerationTask, result: GenerationResult) -> str:
+    """The task page with the gallery's filters and page the form came from, at the persona's card."""
+    posted = QueryDict(request.POST.get("gallery_query", ""))
+    query = selectors.GalleryFilters.from_query(posted).query()
+    page = posted.get("page", "")
+    if page.isdigit():
+        query = f"{query}&page={page}" if query else f"page={page}"
+    path = reverse("task_detail", kwargs={"task_code": task.task_code})
+    return f"{path}?{query}#persona-{result.pk}" if query else f"{path}#persona-{result.pk}"
 
 
 def streamed(chunks, content_type: str, filename: str) -> StreamingHttpResponse:
@@ -188,3 +248,11 @@ def export_json(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
 def export_zip(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
     task = selectors.task_for(request.user, task_code)
     return streamed(exports.zip_archive(task), "application/zip", exports.export_filename(task, "zip"))
+
+
+@require_GET
+@staff_required
+def export_persona_zip(request: HttpRequest, task_code: str, result_pk: int) -> StreamingHttpResponse:
+    task = selectors.task_for(request.user, task_code)
+    result = get_object_or_404(task.results, pk=result_pk)
+    return streamed(exports.persona_zip(result), "application/zip", exports.persona_filename(result))

@@ -3,9 +3,15 @@ the task's id generation) rather than raw rows."""
 
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass
+
+from PIL import Image
 
 from accounts.models import User
+from generation import storage
+from generation.imaging import thumbnails_of
 from generation.models import GenerationResult, GenerationTask
 
 _sequence = itertools.count(1)
@@ -45,3 +51,42 @@ def make_result(task: GenerationTask, n: int | None = None, **fields) -> Generat
         "images": [f"https://cdn.example.com/avatars/{task.task_code}/{n}/{i}.jpg" for i in range(1, 5)],
     } | fields
     return GenerationResult.objects.create(task=task, **values)
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """A persona's files as the pipeline stores them, encoded once and stored for as many personas as a test needs:
+    a real-size base JPEG and tiles, each with its thumbnails."""
+
+    base: bytes
+    base_thumbnails: dict[int, bytes]
+    tile: bytes
+    tile_thumbnails: dict[int, bytes]
+
+    @classmethod
+    def of(cls, person: Image.Image, base_size: int = 1024, tile_size: int = 512, quality: int = 90) -> PhotoSet:
+        def encode(size: int) -> bytes:
+            buffer = io.BytesIO()
+            person.convert("RGB").resize((size, size)).save(buffer, "JPEG", quality=quality)
+            return buffer.getvalue()
+
+        base, tile = encode(base_size), encode(tile_size)
+        widths = storage.THUMBNAIL_WIDTHS
+        return cls(base, thumbnails_of(base, widths), tile, thumbnails_of(tile, widths))
+
+
+def make_stored_result(task: GenerationTask, photos: PhotoSet, tiles: int = 4, **fields) -> GenerationResult:
+    """A persona whose base and tiles are stored in the default storage (local folder, or the test's bucket)."""
+    result = make_result(task, base_image_url=None, images=None, **fields)
+    base = storage.base_key(task.task_code, result.pk, "jpg")
+    for key, data in storage.image_files(base, photos.base, photos.base_thumbnails):
+        storage.save(key, data)
+    urls = []
+    for position in range(1, tiles + 1):
+        key = storage.tile_key(task.task_code, result.pk, position)
+        for name, data in storage.image_files(key, photos.tile, photos.tile_thumbnails):
+            storage.save(name, data)
+        urls.append(storage.url(key))
+    result.base_image_url, result.images = storage.url(base), urls
+    result.save(update_fields=["base_image_url", "images"])
+    return result

@@ -2,7 +2,8 @@
 another; services, views, commands, the admin and the jobs call it. "How can a unit get back to pending?" is
 answered here and nowhere else.
 
-    task: pending → generating-data → generating-images → completed | failed
+    task: pending → generating-data → generating-images → completed | failed | cancelled; an ended task runs again
+          (a retry, an operator action), and each stretch of running is a TaskRun row
     unit: pending → queued → running → done | failed; back to pending when a try ends in a transient error, when
           its worker dies (its lease runs out and the sweep takes it back), or when an operator retries it.
 
@@ -33,7 +34,7 @@ from django_q.tasks import async_task
 
 from accounts.models import User
 from generation import storage
-from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit, TaskRun
 from generation.pipeline import face_checks
 
 log = logging.getLogger("generation.pipeline")
@@ -132,6 +133,7 @@ def start(task_pk: int) -> None:
         sizes = _batch_sizes(task.number_to_generate, settings.PERSONAS_PER_BATCH)
         _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, 1)])
         task.update_status(Status.GENERATING_DATA)
+        _open_run(task)
         _dispatch(task)
     log.info("task %s: planned %s batch(es) for %s personas", task.task_code, len(sizes), task.number_to_generate)
 
@@ -388,7 +390,7 @@ def advance(task_pk: int, *, progress: bool = True) -> None:
 def _start_images_stage(task: GenerationTask) -> None:
     result_pks = list(task.results.values_list("id", flat=True))
     if not result_pks:
-        task.mark_completed(False, "No usable persona came out.\n" + task_notes(task))
+        _finish(task, False, "No usable persona came out.\n" + task_notes(task))
         log.warning("task %s: failed, no usable persona", task.task_code)
         return
     _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_pks])
@@ -426,10 +428,10 @@ def _end(task: GenerationTask) -> None:
     done = task.results.filter(images__isnull=False).count()
     notes = task_notes(task)
     if done == 0:
-        task.mark_completed(False, ("No persona got its images.\n" + notes).strip())
+        _finish(task, False, ("No persona got its images.\n" + notes).strip())
         log.warning("task %s: failed, no persona got its images", task.task_code)
     else:
-        task.mark_completed(True, notes or None)
+        _finish(task, True, notes or None)
         log.info("task %s: completed, %s persona(s) with images", task.task_code, done)
 
 
@@ -448,7 +450,26 @@ def task_notes(task: GenerationTask) -> str:
     return "\n".join(lines)
 
 
-def fail(task_pk: int, message: str) -> None:
+def _finish(task: GenerationTask, success: bool, message: str | None) -> None:
+    """End the task completed or failed. Its notes are written anew (None clears them), so a retry that ends clean
+    leaves no earlier failure on show; its current run ends."""
+    task.mark_completed(success, message)
+    if not message and task.error_log:
+        task.error_log = None
+        task.save(update_fields=["error_log", "updated_at"])
+    _close_run(task)
+
+
+def _open_run(task: GenerationTask) -> None:
+    if not task.runs.filter(ended_at__isnull=True).exists():
+        TaskRun.objects.create(task=task, started_at=timezone.now())
+
+
+def _close_run(task: GenerationTask) -> None:
+    task.runs.filter(ended_at__isnull=True).update(ended_at=task.completed_at or timezone.now())
+
+
+def fail(task_pk: int, message: str, *, status: str = Status.FAILED) -> None:
     """Stop the task at once (an error every call would meet, or a cancel): its waiting units are not run. Units
     running now finish their current call; their outcome no longer moves the task."""
     with transaction.atomic():
@@ -459,14 +480,17 @@ def fail(task_pk: int, message: str) -> None:
             state=State.FAILED, note="not run: the task was stopped", ended_at=timezone.now(), updated_at=timezone.now()
         )
         task.mark_completed(False, message)
+        if status != task.status:
+            task.update_status(status)
+        _close_run(task)
     log.error("task %s: stopped: %s", task.task_code, message)
 
 
 def cancel(task: GenerationTask, *, by: User) -> None:
-    """Stop scheduling the task's units; it ends failed with who cancelled it."""
+    """Stop scheduling the task's units; it ends `cancelled`, with who cancelled it. Finished personas stay."""
     if task.is_finished:
         raise ValidationError(f"Task {task.task_code} has already ended.")
-    fail(task.pk, f"Cancelled by {by.email}.")
+    fail(task.pk, f"Cancelled by {by.email}.", status=Status.CANCELLED)
 
 
 # --- Stalls, the sweep and retries ------------------------------------------------------------------------------
@@ -603,6 +627,7 @@ def retry(task: GenerationTask, *, by: User | None = None) -> int:
         task.completed_at = None
         task.save(update_fields=["completed_at", "error_log", "updated_at"])
         task.update_status(stage)
+        _open_run(task)
         _dispatch(task)
     log.info("task %s: retried%s, %s unit(s) queued again", task.task_code, who, reopened)
     return reopened
@@ -651,6 +676,7 @@ def _run_again(task: GenerationTask, stage: str) -> None:
         task.completed_at, task.error_log = None, None
         task.save(update_fields=["completed_at", "error_log", "updated_at"])
         task.update_status(stage)
+        _open_run(task)
     _dispatch(task)
 
 
@@ -682,20 +708,33 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
 
 
 def generate_missing(task: GenerationTask) -> int:
-    """A task that ended with fewer personas than asked makes the missing ones, in new batches; then their images.
-    Returns how many personas it asked for (0 when none was missing)."""
+    """A task that ended short makes what is missing: the personas it never got, in new batches, and the photos of
+    personas left without them. Returns how many personas it works on (0 when nothing was missing)."""
     with transaction.atomic():
         task = _locked_task(task.pk)
-        _may_take_action(task, Status.GENERATING_DATA)
         missing = task.number_to_generate - task.results.count()
-        if missing <= 0 or task.units.filter(kind=Kind.BATCH, state__in=PipelineUnit.OPEN_STATES).exists():
+        without_images = results_missing_images(task)
+        stage = Status.GENERATING_DATA if missing > 0 else Status.GENERATING_IMAGES
+        _may_take_action(task, stage)
+        if missing <= 0 and not without_images:
             return 0
-        first = (task.units.filter(kind=Kind.BATCH).aggregate(top=Max("number"))["top"] or 0) + 1
-        sizes = _batch_sizes(missing, settings.PERSONAS_PER_BATCH)
-        _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, first)])
-        _run_again(task, Status.GENERATING_DATA)
-    log.info("task %s: generating the %s missing persona(s)", task.task_code, missing)
-    return missing
+        if task.units.filter(kind=Kind.BATCH, state__in=PipelineUnit.OPEN_STATES).exists():
+            return 0
+        if missing > 0:
+            first = (task.units.filter(kind=Kind.BATCH).aggregate(top=Max("number"))["top"] or 0) + 1
+            sizes = _batch_sizes(missing, settings.PERSONAS_PER_BATCH)
+            _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, first)])
+        if without_images:
+            _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in without_images])
+            ended = task.units.filter(
+                kind=Kind.IMAGES, result_id__in=without_images, state__in=[State.DONE, State.FAILED]
+            )
+            _reopen(ended, timezone.now())
+        _run_again(task, stage)
+    log.info(
+        "task %s: making %s missing persona(s), photos for %s", task.task_code, max(missing, 0), len(without_images)
+    )
+    return max(missing, 0) + len(without_images)
 
 
 def delete_persona(result: GenerationResult) -> int:

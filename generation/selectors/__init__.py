@@ -1,16 +1,34 @@
-"""Read paths for tasks and results."""
+"""Read paths for tasks and results; the task page's live state and its gallery have a module each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
-from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.selectors.gallery import GalleryFilters, gallery_page, page_numbers
+from generation.selectors.progress import (
+    TaskState,
+    face_summary,
+    format_seconds,
+    seconds_running,
+    task_state,
+    worker_last_seen,
+)
+
+__all__ = [
+    "GalleryFilters",
+    "TaskState",
+    "face_summary",
+    "gallery_page",
+    "page_numbers",
+    "task_state",
+    "worker_last_seen",
+]
 
 
 def _result_count(**filters) -> Coalesce:
@@ -123,13 +141,10 @@ class TaskSummary:
 
     @property
     def duration(self) -> str:
-        minutes, seconds = divmod(int(self.seconds), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+        return format_seconds(self.seconds)
 
 
 def task_summary(task: GenerationTask) -> TaskSummary:
-    end = task.completed_at or timezone.now()
     genders = dict(task.results.order_by().values_list("gender").annotate(n=Count("id")))
     failures = list(
         task.units.filter(state=PipelineUnit.State.FAILED)
@@ -139,28 +154,11 @@ def task_summary(task: GenerationTask) -> TaskSummary:
         .order_by("-n")[:10]
     )
     return TaskSummary(
-        seconds=max(0.0, (end - task.created_at).total_seconds()),
+        seconds=seconds_running(task)[0],
         running=not task.is_finished,
         genders={"Women": genders.get("f", 0), "Men": genders.get("m", 0)},
         failures=failures,
     )
-
-
-def face_summary(task: GenerationTask) -> str:
-    """One line on the face checks, e.g. "38 of 40 personas consistent; 6 tiles replaced; 2 need a look", or "Not
-    checked". Two queries whatever the task's size."""
-    checks = FaceCheck.objects.filter(result__task=task)
-    rejected = set(checks.filter(verdict__in=FaceCheck.REJECTED).values_list("result_id", flat=True).distinct())
-    totals = checks.aggregate(
-        personas=Count("result_id", distinct=True), replaced=Count("id", filter=Q(position__gt=0, replaced__gt=0))
-    )
-    checked = totals["personas"]
-    if not checked:
-        return "Not checked"
-    parts = [f"{checked - len(rejected)} of {checked} personas consistent", f"{totals['replaced']} tiles replaced"]
-    if rejected:
-        parts.append(f"{len(rejected)} need a look")
-    return "; ".join(parts)
 
 
 def task_by_code(code: str) -> GenerationTask | None:

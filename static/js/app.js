@@ -1,4 +1,6 @@
-// Small progressive enhancements; every page works without them.
+// Small progressive enhancements; every page works without them. The live parts of the pages are htmx's (a
+// poller asks for a partial and morphs it in), so the handlers here are delegated: they keep working on cards
+// that arrive later.
 (function () {
   "use strict";
 
@@ -15,92 +17,135 @@
     update();
   });
 
-  // A form marked data-once cannot be sent twice by a double click.
-  document.querySelectorAll("form[data-once]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
+  // A form marked data-once cannot be sent twice by a double click; data-confirm asks first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = (event.submitter && event.submitter.dataset.confirm) || form.dataset.confirm;
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if (form.hasAttribute("data-once")) {
       if (form.dataset.sent) { event.preventDefault(); return; }
       form.dataset.sent = "1";
       form.querySelectorAll("button[type=submit]").forEach(function (button) {
         button.disabled = true;
         if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
       });
-    });
+    }
   });
 
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
-
-  // Copy buttons next to bios (delegated, so refreshed galleries keep working).
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-copy]");
-    if (!button) return;
-    var text = document.getElementById(button.dataset.copy).textContent;
+  // Copy one bio, or all of a persona's. While a button says "Copied" the live update leaves it alone.
+  function copied(button, text) {
+    var label = button.textContent;
     navigator.clipboard.writeText(text).then(function () {
+      button.setAttribute("hx-morph-skip", "");
       button.textContent = "Copied";
       button.classList.add("copied");
-      setTimeout(function () { button.textContent = "Copy"; button.classList.remove("copied"); }, 1500);
+      setTimeout(function () {
+        button.textContent = label;
+        button.classList.remove("copied");
+        button.removeAttribute("hx-morph-skip");
+      }, 3000);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var one = event.target.closest("button[data-copy]");
+    if (one) { copied(one, document.getElementById(one.dataset.copy).textContent.trim()); return; }
+    var all = event.target.closest("button[data-copy-all]");
+    if (all) {
+      var parts = [];
+      document.getElementById(all.dataset.copyAll).querySelectorAll(".bio-text").forEach(function (bio) {
+        parts.push(bio.dataset.platform + ":\n" + bio.textContent.trim());
+      });
+      copied(all, parts.join("\n\n"));
+    }
+  });
+
+  // Bios drawers: a dialog per persona. A click on the backdrop closes any dialog.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-open]");
+    if (opener) { document.getElementById(opener.dataset.open).showModal(); return; }
+    if (event.target.tagName === "DIALOG") event.target.close();
+    // An open "More" menu closes when the click lands elsewhere, or on one of its links (a download).
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest(".menu-items a")) menu.removeAttribute("open");
     });
   });
 
-  // Larger view of an image in a dialog.
+  // Larger view of an image, with previous/next (buttons and arrow keys), download and "Regenerate this photo".
   var lightbox = document.getElementById("lightbox");
   if (lightbox) {
-    document.addEventListener("click", function (event) {
-      var link = event.target.closest("a[data-lightbox]");
-      if (!link) return;
-      event.preventDefault();
+    var current = 0;
+    var links = function () { return Array.prototype.slice.call(document.querySelectorAll("#gallery a[data-lightbox]")); };
+    var show = function (index) {
+      var all = links();
+      if (!all.length) return;
+      current = (index + all.length) % all.length;
+      var link = all[current];
       var image = lightbox.querySelector("img");
       image.src = link.href;
       image.alt = link.querySelector("img") ? link.querySelector("img").alt : "";
       lightbox.querySelector(".lightbox-caption").textContent = link.dataset.caption || "";
-      lightbox.showModal();
+      lightbox.querySelector(".lightbox-verdict").textContent = link.dataset.verdict || "";
+      lightbox.querySelector(".lightbox-count").textContent = (current + 1) + " / " + all.length;
+      lightbox.querySelector("[data-lightbox-download]").href = link.href;
+      var regenerate = lightbox.querySelector("[data-lightbox-regenerate]");
+      var owner = link.closest("[data-regenerate]");
+      regenerate.hidden = !owner;
+      if (owner) {
+        regenerate.action = owner.dataset.regenerate;
+        regenerate.querySelector("[name=position]").value = link.dataset.position;
+      }
+    };
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest("a[data-lightbox]");
+      if (!link) return;
+      event.preventDefault();
+      show(links().indexOf(link));
+      if (!lightbox.open) lightbox.showModal();
     });
-    lightbox.addEventListener("click", function (event) { if (event.target === lightbox) lightbox.close(); });
+    lightbox.querySelector("[data-lightbox-prev]").addEventListener("click", function () { show(current - 1); });
+    lightbox.querySelector("[data-lightbox-next]").addEventListener("click", function () { show(current + 1); });
+    lightbox.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowLeft") { event.preventDefault(); show(current - 1); }
+      if (event.key === "ArrowRight") { event.preventDefault(); show(current + 1); }
+    });
   }
 
-  // The task page follows its task while it runs, without a full reload.
-  var panel = document.getElementById("progress");
-  if (panel && panel.dataset.finished !== "true") {
-    var shown = { with_data: null, with_images: null };
-    var refreshGallery = function () {
-      var page = new URLSearchParams(window.location.search).get("page") || "1";
-      return fetch(panel.dataset.galleryUrl + "?page=" + encodeURIComponent(page), { credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) { if (html !== null) document.getElementById("gallery").innerHTML = html; });
-    };
-    var poll = function () {
-      fetch(panel.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
-        .then(function (state) {
-          ["with_data", "with_images"].forEach(function (key) {
-            panel.querySelector('[data-bar="' + key + '"]').value = state[key];
-            panel.querySelector('[data-count="' + key + '"]').textContent = state[key] + " / " + state.asked;
-          });
-          panel.querySelector('[data-count="failed_units"]').textContent = state.failed_units;
-          panel.querySelector("[data-duration]").textContent = state.duration;
-          panel.querySelector("[data-duration-label]").textContent = state.duration_label;
-          panel.querySelector("[data-genders]").textContent = state.women + " / " + state.men;
-          document.querySelectorAll("[data-status-badge]").forEach(function (badge) {
-            badge.textContent = state.status_label;
-            badge.className = "badge badge-" + state.status;
-          });
-          var changed = shown.with_data !== state.with_data || shown.with_images !== state.with_images;
-          shown = { with_data: state.with_data, with_images: state.with_images };
-          var next = changed ? refreshGallery() : Promise.resolve();
-          if (state.finished) {
-            panel.dataset.finished = "true";
-            panel.querySelector("[data-live-note]").textContent = "Finished: " + state.status_label + ".";
-            document.querySelectorAll("[data-cancel]").forEach(function (b) { b.closest("form").remove(); });
-            next.then(refreshGallery);
-          } else {
-            setTimeout(poll, 2000);
-          }
-        })
-        .catch(function () { setTimeout(poll, 5000); });
-    };
-    setTimeout(poll, 1000);
+  // A long description is clamped, with "Show more".
+  document.querySelectorAll("[data-expand]").forEach(function (button) {
+    var box = document.getElementById(button.dataset.expand);
+    if (box.scrollHeight <= box.clientHeight + 2) return;
+    box.classList.add("clamped");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = box.classList.toggle("expanded");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "Show less" : "Show more";
+    });
+  });
+
+  // An opt-in browser notification when the task on this page ends.
+  var status = function () { return document.getElementById("status-bar"); };
+  var notify = document.querySelector("[data-notify]");
+  if (notify && status() && "Notification" in window) {
+    notify.hidden = false;
+    var wanted = false;
+    notify.addEventListener("click", function () {
+      Notification.requestPermission().then(function (answer) {
+        wanted = answer === "granted";
+        notify.textContent = wanted ? "You will be notified" : "Notifications are blocked";
+        notify.disabled = true;
+      });
+    });
+    var finished = status().dataset.finished === "true";
+    new MutationObserver(function () {
+      var bar = status();
+      if (!bar || finished || bar.dataset.finished !== "true") return;
+      finished = true;
+      notify.hidden = true;
+      if (wanted) {
+        var title = document.getElementById("live").dataset.taskTitle;
+        new Notification("Task " + bar.querySelector("[data-status-badge]").textContent.trim(), { body: title });
+      }
+    }).observe(document.getElementById("live"), { subtree: true, attributes: true, attributeFilter: ["data-finished"] });
   }
 })();

@@ -2,6 +2,7 @@
 reloading, browse the gallery, copy a bio, download the ZIP, sign out. Against a live server, a real
 worker cluster, the loopback OpenAI server and moto's S3."""
 
+import re
 import time
 import zipfile
 
@@ -66,21 +67,28 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     task = GenerationTask.objects.get()
     expect(page).to_have_url(f"{live_server.url}/tasks/{task.task_code}/")
     page.evaluate("window.__sameDocument = true")
-    # The page follows the task by itself: the badge and both bars reach the end, no reload.
-    expect(page.locator("[data-status-badge]")).to_have_text("Completed", timeout=90_000)
+    # The page follows the task by itself, step by step, with the progress in the tab's title; no reload.
+    expect(page.locator(".step-active").first).to_be_visible(timeout=30_000)
+    expect(page).to_have_title(re.compile(r"^\d+% · Beekeepers in the Jura"))
+    page.screenshot(path=str(artifacts / "task-running-desktop.png"), full_page=True)
+    expect(page.locator("#status-bar [data-status-badge]")).to_have_text("Completed", timeout=90_000)
     assert page.evaluate("window.__sameDocument") is True
-    expect(page.locator('[data-count="with_images"]')).to_have_text("3 / 3")
-    assert page.locator('progress[data-bar="with_images"]').evaluate("bar => bar.value") == 3
+    expect(page).to_have_title(re.compile(r"^Done · Beekeepers in the Jura"))
+    steps = page.locator(".step")
+    expect(steps.nth(1)).to_contain_text("Personas3 of 3")
+    expect(steps.nth(3)).to_contain_text("Photos3 of 3")
+    expect(page.locator(".step-done")).to_have_count(5)  # all but the face checks, which are off here
     expect(page.locator(".persona")).to_have_count(3)
-    expect(page.locator("[data-duration-label]")).to_have_text("Duration")
+    expect(page.locator("[data-duration]")).not_to_have_text("0m 00s")
     expect(page.locator("[data-genders]")).not_to_have_text("0 / 0")
     expect(page.locator(".photos img")).to_have_count(24)
     show_every_image(page)
     page.screenshot(path=str(artifacts / "task-page-desktop.png"), full_page=True)
     page.locator("#gallery").screenshot(path=str(artifacts / "gallery-desktop.png"))
 
-    # A click on a photo opens a larger view.
+    # A click on a photo opens a larger view: the full-size image, not the thumbnail the gallery shows.
     first_photo = page.locator(".photos a").first
+    assert ".thumb256.webp" in first_photo.locator("img").evaluate("img => img.currentSrc")
     first_photo.click()
     dialog = page.locator("dialog#lightbox")
     expect(dialog).to_be_visible()
@@ -90,11 +98,17 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
-    # Copy a bio.
-    bio = page.locator(".bio-text").first.inner_text()
-    page.locator("button.copy").first.click()
-    expect(page.locator("button.copy").first).to_have_text("Copied")
+    # Copy a bio from the persona's drawer, then all of them at once.
+    page.locator(".persona").first.get_by_role("button", name="Bios").click()
+    drawer = page.locator("dialog.drawer[open]")
+    bio = drawer.locator(".bio-text").first.inner_text()
+    drawer.locator("button[data-copy]").first.click()
+    expect(drawer.locator("button[data-copy]").first).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == bio
+    drawer.get_by_role("button", name="Copy all bios").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Facebook:\n") and "\n\nTikTok:\n" in copied
+    page.keyboard.press("Escape")
 
     # Download the ZIP.
     with page.expect_download() as download_info:

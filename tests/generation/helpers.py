@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import urllib.request
+from collections.abc import Iterable
 
 from PIL import Image
 
+from generation import storage
 from generation.imaging import read_xmp
-from generation.models import GenerationTask
+from generation.models import GenerationTask, PipelineUnit
 from generation.services import submit_task
 from testkit.factories import make_user
+from testkit.servers import wait_until
 
 
 def submit(**fields) -> GenerationTask:
@@ -31,9 +34,14 @@ def fetch_image(url: str) -> tuple[Image.Image, bytes]:
     return image, data
 
 
+def with_thumbnails(keys: Iterable[str]) -> list[str]:
+    """The keys of these images and of their thumbnails, sorted: what the bucket holds for them."""
+    return sorted({stored for key in keys for stored in (key, *storage.thumbnail_keys(key))})
+
+
 def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
     """Every persona has its bios, a base selfie and its tiles, each fetched back by URL as an
-    AI-labelled image of the right size, and the bucket holds exactly those files."""
+    AI-labelled image of the right size, and the bucket holds exactly those files and their thumbnails."""
     task.refresh_from_db()
     assert task.status == "completed", task.error_log
     assert task.completed_at is not None and task.completed_at >= task.created_at
@@ -57,4 +65,14 @@ def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
         prefix = f"avatars/{task.task_code}/{result.pk}/"
         base_name = "base.jpg" if base.format == "JPEG" else "base.png"  # as the API sent it
         expected_keys += [prefix + base_name] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
-    assert bucket.keys("avatars/") == sorted(expected_keys)
+    assert bucket.keys("avatars/") == with_thumbnails(expected_keys)
+
+
+def settled(task: GenerationTask) -> bool:
+    task.refresh_from_db()
+    return task.is_finished and not task.units.filter(state__in=PipelineUnit.OPEN_STATES).exists()
+
+
+def settle(task: GenerationTask) -> None:
+    wait_until(lambda: settled(task), timeout=60, message="the action to be run")
+    assert task.status == GenerationTask.Status.COMPLETED, task.error_log

@@ -10,31 +10,21 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from generation import services, storage
-from generation.models import GenerationTask, PipelineUnit
-from testkit.servers import wait_until
+from generation.models import GenerationTask
 from tests.conftest import requires_postgresql
-from tests.generation.helpers import fetch_image, submit
+from tests.generation.helpers import fetch_image, settle, submit, with_thumbnails
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
 
-def settled(task: GenerationTask) -> bool:
-    task.refresh_from_db()
-    return task.is_finished and not task.units.filter(state__in=PipelineUnit.OPEN_STATES).exists()
-
-
-def settle(task: GenerationTask) -> None:
-    wait_until(lambda: settled(task), timeout=60, message="the action to be run")
-    assert task.status == GenerationTask.Status.COMPLETED, task.error_log
-
-
 def assert_bucket_holds_exactly_the_rows_files(task: GenerationTask, bucket) -> None:
+    """Each image the rows point to is there, by its public URL, with its thumbnails; nothing else is."""
     referenced = set()
     for result in task.results.all():
         referenced |= {storage.key_from_url(url) for url in [result.base_image_url, *result.images]}
         for url in [result.base_image_url, *result.images]:
-            fetch_image(url)  # each one is there, by its public URL
-    assert set(bucket.keys("avatars/")) == referenced
+            fetch_image(url)
+    assert bucket.keys("avatars/") == with_thumbnails(referenced)
 
 
 def test_every_operator_action_runs_through_a_worker_twice_and_leaves_exactly_the_rows_files(
@@ -69,7 +59,7 @@ def test_every_operator_action_runs_through_a_worker_twice_and_leaves_exactly_th
         third.refresh_from_db()
         assert (third.firstname, third.lastname, third.gender) == before[:3] and third.bio_x != before[3]
 
-    assert services.delete_persona(third) == 5
+    assert services.delete_persona(third) == 5 * (1 + len(storage.THUMBNAIL_WIDTHS))  # base, 4 photos, thumbnails
     assert services.delete_persona(third) == 0
     assert task.results.count() == 2
     assert_bucket_holds_exactly_the_rows_files(task, s3_bucket)

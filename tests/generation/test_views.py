@@ -13,7 +13,7 @@ from testkit.factories import make_result, make_superuser, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
-TASK_PAGES = ["task_detail", "task_gallery", "task_progress", "export_csv", "export_json", "export_zip", "task_delete"]
+TASK_PAGES = ["task_detail", "task_live", "task_progress", "export_csv", "export_json", "export_zip", "task_delete"]
 TASK_ACTIONS = ["task_retry", "task_cancel", "task_delete"]
 
 
@@ -73,7 +73,7 @@ def test_a_superuser_sees_everyones_tasks_with_their_owner(client):
     task = make_task(user=owner)
     client.force_login(make_superuser())
     listing = client.get(reverse("task_list")).content.decode()
-    assert task.task_code in listing and "owner@example.com" in listing
+    assert task.task_code in listing and 'title="owner@example.com"' in listing
     assert client.get(reverse("task_detail", args=[task.task_code])).status_code == 200
 
 
@@ -180,7 +180,7 @@ def test_the_progress_endpoint_reports_counts_and_state(client, staff):
     make_result(task, images=None)
     data = client.get(reverse("task_progress", args=[task.task_code])).json()
     assert data | {"duration": "x"} == {
-        "duration_label": "Elapsed",
+        "duration_label": "Running for",
         "women": 2,
         "men": 0,
         "status": "generating-images",
@@ -194,7 +194,7 @@ def test_the_progress_endpoint_reports_counts_and_state(client, staff):
     }
 
 
-def test_the_task_page_summarises_genders_failures_and_the_error_log(client, staff):
+def test_the_task_page_explains_failures_in_plain_words_with_the_detail_below(client, staff):
     task = make_task(user=staff, number_to_generate=3, status="completed", error_log="images of X failed")
     make_result(task, gender="f")
     result = make_result(task, gender="m", images=None)
@@ -202,7 +202,9 @@ def test_the_task_page_summarises_genders_failures_and_the_error_log(client, sta
                                 note="The API failed (500)")  # fmt: skip
     html = client.get(reverse("task_detail", args=[task.task_code])).content.decode()
     assert "1 / 1" in html  # women / men
-    assert "The API failed (500)" in html and "images of X failed" in html
+    assert "Completed — 1 of 3" in html and "Generate the missing 2" in html
+    assert "The OpenAI service was busy or unreachable" in html and "Affected: the photos of a persona" in html
+    assert "1× The API failed (500)" in html  # the technical detail, collapsed
 
 
 def test_retry_is_refused_for_a_running_task_with_a_clear_message(client, staff):
@@ -211,12 +213,12 @@ def test_retry_is_refused_for_a_running_task_with_a_clear_message(client, staff)
     assert "is still running" in response.content.decode()
 
 
-def test_cancel_ends_a_running_task_failed_with_who_cancelled_it(client, staff):
+def test_cancel_ends_a_running_task_cancelled_with_who_cancelled_it(client, staff):
     task = make_task(user=staff, status="generating-images")
     PipelineUnit.objects.create(task=task, kind="batch", number=1, size=5)
     client.post(reverse("task_cancel", args=[task.task_code]))
     task.refresh_from_db()
-    assert task.status == "failed" and "Cancelled by staff@example.com" in task.error_log
+    assert task.status == "cancelled" and "Cancelled by staff@example.com" in task.error_log
     assert task.units.get().state == "failed"
 
 
@@ -235,6 +237,6 @@ def test_delete_asks_first_then_removes_the_task_its_results_and_their_files(cli
     confirm = client.get(reverse("task_delete", args=[task.task_code]))
     assert "cannot be undone" in confirm.content.decode()
     response = client.post(reverse("task_delete", args=[task.task_code]), follow=True)
-    assert "deleted, with its personas and 1 file(s)" in response.content.decode()
+    assert "with its personas and 1 file(s)" in response.content.decode()
     assert not GenerationTask.objects.filter(pk=task.pk).exists()
     assert not (folder / "base.png").exists()

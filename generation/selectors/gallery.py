@@ -1,0 +1,165 @@
+"""The review gallery: a page of a task's personas, filtered, with each image's face verdict and each persona's
+running action. Three queries a page whatever its size: the page, its checks, its open actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, OuterRef, QuerySet
+
+from generation import storage
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.pipeline.face_checks import worst
+
+PERSONAS_PER_PAGE = 24
+Verdict = FaceCheck.Verdict
+Kind = PipelineUnit.Kind
+
+GENDERS = {"f": "Women", "m": "Men"}
+VERDICT_FILTERS = {"look": "Needs a look", "ok": "Consistent", "unchecked": "Not checked"}
+VIEWS = {"cards": "Cards", "faces": "Faces"}
+BUSY_LABELS = {
+    Kind.IMAGES: "Making photos…",
+    Kind.PHOTOS: "New photos on their way…",
+    Kind.IMAGE: "A new photo on its way…",
+    Kind.BIOS: "New bios on their way…",
+}
+VERDICT_BADGES = {
+    Verdict.OK: ("ok", "Same person"),
+    Verdict.DIFFERENT_PERSON: ("bad", "Different person"),
+    Verdict.SEVERAL_FACES: ("bad", "Several faces"),
+    Verdict.FACE_CUT: ("bad", "Face cut"),
+    Verdict.NO_FACE: ("none", "No frontal face"),
+}
+
+
+@dataclass(frozen=True)
+class GalleryFilters:
+    gender: str = ""
+    verdict: str = ""
+    view: str = "cards"
+
+    @classmethod
+    def from_query(cls, query) -> GalleryFilters:
+        """Unknown values are ignored, not an error: a hand-edited link still shows the gallery."""
+        gender = query.get("gender", "")
+        verdict = query.get("verdict", "")
+        view = query.get("view", "cards")
+        return cls(
+            gender=gender if gender in GENDERS else "",
+            verdict=verdict if verdict in VERDICT_FILTERS else "",
+            view=view if view in VIEWS else "cards",
+        )
+
+    def query(self, **changes) -> str:
+        """The query string of these filters with some changed (page numbers are added by the template)."""
+        values = {"gender": self.gender, "verdict": self.verdict, "view": self.view} | changes
+        if values["view"] == "cards":
+            values.pop("view")
+        return "&".join(f"{key}={value}" for key, value in values.items() if value)
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    position: int  # 0 for the base selfie
+    srcset: str
+    verdict: str  # "" when not checked
+    tone: str  # ok, bad, none
+    label: str
+    distance: float | None
+
+    @property
+    def needs_a_look(self) -> bool:
+        return self.tone == "bad"
+
+    @property
+    def hover(self) -> str:
+        if not self.verdict:
+            return "Face not checked"
+        if self.distance is None:
+            return self.label
+        return f"{self.label}: {self.distance:.2f} from the base face (same person below 0.60)"
+
+
+@dataclass
+class PersonaCard:
+    result: GenerationResult
+    base: Image | None
+    photos: list[Image] = field(default_factory=list)
+    busy: str = ""
+
+    @property
+    def verdict(self) -> str:
+        verdicts = [image.verdict for image in [self.base, *self.photos] if image and image.verdict]
+        return worst(verdicts) or ""
+
+    @property
+    def needs_a_look(self) -> bool:
+        return self.verdict in FaceCheck.REJECTED
+
+    @property
+    def verdict_badge(self) -> tuple[str, str]:
+        if not self.verdict:
+            return ("none", "Not checked")
+        if self.needs_a_look:
+            return ("bad", "Needs a look")
+        return ("ok", "Consistent")
+
+
+def srcset(url: str) -> str:
+    return ", ".join(f"{storage.thumbnail_url(url, width)} {width}w" for width in storage.THUMBNAIL_WIDTHS)
+
+
+def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[GenerationResult]:
+    results = task.results.order_by("id")
+    if filters.gender:
+        results = results.filter(gender=filters.gender)
+    if filters.verdict:
+        checks = FaceCheck.objects.filter(result=OuterRef("pk"))
+        if filters.verdict == "look":
+            results = results.filter(Exists(checks.filter(verdict__in=FaceCheck.REJECTED)))
+        elif filters.verdict == "ok":
+            results = results.filter(Exists(checks)).exclude(Exists(checks.filter(verdict__in=FaceCheck.REJECTED)))
+        else:
+            results = results.exclude(Exists(checks))
+    return results
+
+
+def gallery_page(task: GenerationTask, filters: GalleryFilters, number) -> tuple[Page, list[PersonaCard]]:
+    page = Paginator(gallery_results(task, filters), PERSONAS_PER_PAGE).get_page(number)
+    results = list(page.object_list)
+    pks = [result.pk for result in results]
+    checks = {
+        (row["result_id"], row["position"]): row
+        for row in FaceCheck.objects.filter(result_id__in=pks).values("result_id", "position", "verdict", "distance")
+    }
+    busy = {}
+    open_units = PipelineUnit.objects.filter(
+        result_id__in=pks, kind__in=list(BUSY_LABELS), state__in=PipelineUnit.OPEN_STATES
+    ).values_list("result_id", "kind")
+    for result_pk, kind in open_units:
+        busy.setdefault(result_pk, BUSY_LABELS[kind])
+
+    def image(result: GenerationResult, url: str, position: int) -> Image:
+        check = checks.get((result.pk, position))
+        verdict = check["verdict"] if check else ""
+        tone, label = VERDICT_BADGES.get(verdict, ("none", "Not checked"))
+        return Image(url, position, srcset(url), verdict, tone, label, check["distance"] if check else None)
+
+    cards = [
+        PersonaCard(
+            result=result,
+            base=image(result, result.base_image_url, 0) if result.base_image_url else None,
+            photos=[image(result, url, n) for n, url in enumerate(result.images or [], 1)],
+            busy=busy.get(result.pk, ""),
+        )
+        for result in results
+    ]
+    return page, cards
+
+
+def page_numbers(page: Page) -> list[int | str]:
+    """1 … 4 5 [6] 7 8 … 20: the pages to link, with "…" for the gaps."""
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
