@@ -25,23 +25,29 @@ TRIGRAM_INDEXES = {
 }
 
 
+def concurrently(schema_editor) -> str:
+    """CONCURRENTLY, unless a caller runs the migrations inside its own transaction (adopt_legacy_db adopts a
+    database all or nothing), where PostgreSQL refuses it; the build then holds its lock until that commit."""
+    return "" if schema_editor.connection.in_atomic_block else " CONCURRENTLY"
+
+
 def create_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    how = concurrently(schema_editor)
     for name, (table, column) in TRIGRAM_INDEXES.items():
         # A failed concurrent build leaves an invalid index behind: drop it so that running this again builds it.
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-        schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY {name} ON {table} USING gin ((UPPER({column}::text)) gin_trgm_ops)"
-        )
+        schema_editor.execute(f"DROP INDEX{how} IF EXISTS {name}")
+        schema_editor.execute(f"CREATE INDEX{how} {name} ON {table} USING gin ((UPPER({column}::text)) gin_trgm_ops)")
 
 
 def drop_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    how = concurrently(schema_editor)
     for name in TRIGRAM_INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX{how} IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
