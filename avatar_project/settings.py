@@ -236,6 +236,14 @@ OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")
 OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # base selfie and 2x2 grids
 OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a 2x4 grid
 OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
+# Prices of the models, over the defaults of generation/prices.py: JSON, e.g.
+# {"my-model": {"per_million": {"text_input": 0.5, "image_output": 20}, "per_image": {"medium": 0.02}}}
+OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
+# Spending caps in USD (0: none). A task's own cap may be set lower on the form, never higher.
+TASK_BUDGET_USD = env.float("TASK_BUDGET_USD", default=50.0)
+MONTHLY_BUDGET_USD = env.float("MONTHLY_BUDGET_USD", default=500.0)
+# `manage.py generate` asks before a task whose estimate is above this, when it runs in a terminal.
+CONFIRM_ABOVE_USD = env.float("CONFIRM_ABOVE_USD", default=5.0)
 # The format images come back in: JPEG is smaller to send and faster to decode than PNG (a grid is split and
 # re-encoded as JPEG anyway); compression 95 keeps that second encoding's loss invisible. Empty: the API's default.
 OPENAI_OUTPUT_FORMAT = env.str("OPENAI_OUTPUT_FORMAT", default="jpeg")

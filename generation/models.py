@@ -333,3 +333,74 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} from {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiCall(models.Model):
+    """One try of one API call, as it was paid for: what it asked, how it ended, the usage the API reported and its
+    cost. Retries are rows of their own. Written as each try ends, outside any unit's transaction, so a unit that is
+    run again (its worker killed) adds its new tries beside the old ones and loses none. Owners are kept loosely
+    (SET_NULL): deleting a persona or a task does not unwrite what was spent."""
+
+    class Kind(models.TextChoices):
+        PERSONAS = "personas", "Persona batch"
+        BIOS = "bios", "New bios"
+        BASE = "base", "Base selfie"
+        GRID = "grid", "Photo grid"
+        REPLACEMENT = "replacement", "Replacement photo"
+        FACE_SWAP = "face-swap", "Face swap"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        RETRIED = "retried", "Failed, tried again"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    task = models.ForeignKey(
+        GenerationTask, on_delete=models.SET_NULL, null=True, blank=True, db_constraint=False, db_index=False,
+        related_name="api_calls",
+    )  # fmt: skip
+    unit = models.ForeignKey(
+        PipelineUnit, on_delete=models.SET_NULL, null=True, blank=True, db_constraint=False, db_index=False,
+        related_name="api_calls",
+    )  # fmt: skip
+    result = models.ForeignKey(
+        GenerationResult, on_delete=models.SET_NULL, null=True, blank=True, db_constraint=False, db_index=False,
+        related_name="api_calls",
+    )  # fmt: skip
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_constraint=False,
+        db_index=False, related_name="api_calls",
+    )  # fmt: skip
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    model = models.CharField(max_length=100)
+    size = models.CharField(max_length=20, blank=True, default="")
+    quality = models.CharField(max_length=20, blank=True, default="")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    http_status = models.IntegerField(null=True, blank=True)
+    latency_ms = models.IntegerField()
+    text_input_tokens = models.IntegerField(default=0)
+    image_input_tokens = models.IntegerField(default=0)
+    text_output_tokens = models.IntegerField(default=0)
+    image_output_tokens = models.IntegerField(default=0)
+    images = models.IntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    # False when the price table has no price for this call: its cost shows as unknown, not as 0.
+    priced = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "generation_api_calls"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A task's spend (task page, exports, the running budget check before every call).
+            models.Index(fields=["task", "created_at"], name="generation_api_calls_task"),
+            # A user's spend in a month (monthly cap, `manage.py costs`, top users).
+            models.Index(fields=["user", "created_at"], name="generation_api_calls_user"),
+            # The dashboard's days, and the admin's newest first.
+            models.Index(fields=["created_at"], name="generation_api_calls_day"),
+            # A persona's spend (exports).
+            models.Index(fields=["result"], name="generation_api_calls_result"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.model} {self.outcome}"

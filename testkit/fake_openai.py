@@ -33,6 +33,9 @@ from PIL import Image, ImageDraw
 
 __all__ = ["FakeOpenAI", "RecordedRequest", "running_fake_openai"]
 
+# Usage the server reports for images: tokens per reference image sent, and output tokens per megapixel drawn.
+IMAGE_INPUT_TOKENS = 1_040
+OUTPUT_TOKENS_PER_MEGAPIXEL = 1_007
 CHAT_PATH = "/v1/chat/completions"
 GENERATIONS_PATH = "/v1/images/generations"
 EDITS_PATH = "/v1/images/edits"
@@ -339,6 +342,8 @@ class FakeOpenAI:
         self.images_per_minute = images_per_minute
         self.max_recorded = max_recorded
         self.requests: list[RecordedRequest] = []
+        # The usage block of every answer sent, in order: what a test adds up to check the recorded costs.
+        self.usage_sent: list[dict] = []
         self.peak_concurrency = 0
         self.rate_limited = 0
         self.accepted_images = 0
@@ -587,7 +592,7 @@ class FakeOpenAI:
         if not files:
             return self._error(400, None, "Missing required parameter: 'image'.")
         # One reference is a photo grid to draw from it; two or more (a base and a scene) are one photo.
-        return self._image(fields, grid=len(files) == 1)
+        return self._image(fields, grid=len(files) == 1, references=len(files))
 
     def _rate_limit(self) -> _Reply | None:
         """Sliding 60 s window over accepted image requests; past the limit answer 429 with Retry-After."""
@@ -655,6 +660,8 @@ class FakeOpenAI:
             },
             "system_fingerprint": "fp_fake",
         }
+        with self._lock:
+            self.usage_sent.append(answer["usage"])
         return _Reply(200, json.dumps(answer).encode())
 
     def _persona(self) -> dict[str, str]:
@@ -676,7 +683,7 @@ class FakeOpenAI:
 
     # -- images ----------------------------------------------------------------------------------------------
 
-    def _image(self, params: dict, *, grid: bool) -> _Reply:
+    def _image(self, params: dict, *, grid: bool, references: int = 0) -> _Reply:
         size = parse_size(params.get("size"))
         if size is None:
             return self._error(400, "invalid_value", f"Invalid value for 'size': {params.get('size')!r}.")
@@ -695,22 +702,28 @@ class FakeOpenAI:
                 index = self._image_counter
                 self._image_counter += 1
             data.append({"b64_json": self._rendered(size, fmt, index % len(PALETTE), cols, rows)})
+        # Shaped as the real API's image usage: input split into text and image tokens (each reference image
+        # costs IMAGE_INPUT_TOKENS), output tokens by the image's area.
         prompt_tokens = max(1, len(str(params.get("prompt", ""))) // 4)
+        image_tokens = IMAGE_INPUT_TOKENS * references
+        output_tokens = n * round(OUTPUT_TOKENS_PER_MEGAPIXEL * size[0] * size[1] / 1_000_000)
         answer = {
             "created": int(time.time()),
             "data": data,
             "output_format": fmt,
             "size": f"{size[0]}x{size[1]}",
             "usage": {
-                "input_tokens": prompt_tokens,
-                "input_tokens_details": {"image_tokens": 0, "text_tokens": prompt_tokens},
-                "output_tokens": 272 * n,
-                "total_tokens": prompt_tokens + 272 * n,
+                "input_tokens": prompt_tokens + image_tokens,
+                "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": prompt_tokens},
+                "output_tokens": output_tokens,
+                "total_tokens": prompt_tokens + image_tokens + output_tokens,
             },
         }
         quality = params.get("quality")
         if quality in ("low", "medium", "high"):
             answer["quality"] = quality
+        with self._lock:
+            self.usage_sent.append(answer["usage"])
         return _Reply(200, json.dumps(answer).encode())
 
     def _raw_image(self, data: bytes) -> _Reply:

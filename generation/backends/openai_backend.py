@@ -14,6 +14,7 @@ from typing import TypeVar
 import openai
 from django.conf import settings
 
+from generation import calls
 from generation.backends import (
     FatalBackendError,
     MalformedAnswerError,
@@ -23,6 +24,7 @@ from generation.backends import (
     TransientBackendError,
 )
 from generation.image_guard import BadImage, check_image
+from generation.models import ApiCall
 from generation.prompts import persona_messages, persona_schema
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ FATAL_CODES = {
     "model_not_found": "Unknown model ({code}): check OPENAI_TEXT_MODEL and OPENAI_IMAGE_MODEL.",
 }
 REFUSAL_CODES = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
+CHAT_KINDS = (ApiCall.Kind.PERSONAS, ApiCall.Kind.BIOS)
 # Longest wait between two tries of one call, whatever Retry-After asks.
 MAX_RETRY_WAIT = 60.0
 
@@ -150,24 +153,48 @@ class OpenAIBackend:
             output_compression=settings.OPENAI_OUTPUT_COMPRESSION,
         )
 
-    def _call(self, send: Callable[[], Answer]) -> Answer:
+    def _call(
+        self, request: Callable[[], object], parse: Callable[[object], Answer], *, kind: str, size: str = ""
+    ) -> Answer:
         """One logical API call: tried again on transient errors, up to OPENAI_MAX_RETRIES times, waiting as the
-        server asks; any other error is raised at once, translated, with no further (paid) try."""
+        server asks; any other error is raised at once, translated, with no further (paid) try. Every try is
+        recorded with its usage and cost as it ends (generation/calls.py): retries are paid too."""
+        model = self.text_model if kind in CHAT_KINDS else self.image_model
+        quality = "" if kind in CHAT_KINDS else self.quality
         tries = 0
         while True:
+            started = time.monotonic()
+            answer = None
             try:
-                return send()
-            except (openai.OpenAIError, BadImage) as error:
-                problem = error if isinstance(error, BadImage) else translate(error)
-                if not isinstance(problem, TransientBackendError) or tries >= self.max_retries:
+                answer = request()
+                result = parse(answer)
+            except (openai.OpenAIError, BadImage, RefusedError, MalformedAnswerError) as error:
+                problem = translate(error) if isinstance(error, openai.OpenAIError) else error
+                again = isinstance(problem, TransientBackendError | BadImage) and tries < self.max_retries
+                if again:
+                    outcome = ApiCall.Outcome.RETRIED
+                elif isinstance(problem, RefusedError):
+                    outcome = ApiCall.Outcome.REFUSED
+                else:
+                    outcome = ApiCall.Outcome.FAILED
+                calls.record(kind=kind, model=model, outcome=outcome, seconds=time.monotonic() - started,
+                             usage=calls.usage_of(answer), http_status=getattr(error, "status_code", None) or (
+                                 200 if answer is not None else None), size=size, quality=quality)  # fmt: skip
+                if not again:
+                    if problem is error:
+                        raise
                     raise problem from error
                 wait = retry_wait(error, tries)
                 log.info("API call failed (%s); try %s of %s in %.1f s", problem, tries + 2, self.max_retries + 1, wait)
                 time.sleep(wait)
                 tries += 1
+                continue
+            calls.record(kind=kind, model=model, outcome=ApiCall.Outcome.OK, seconds=time.monotonic() - started,
+                         usage=calls.usage_of(answer), http_status=200, size=size, quality=quality)  # fmt: skip
+            return result
 
     def generate_personas(self, request: PersonaRequest) -> list[dict]:
-        completion = self._call(
+        return self._call(
             lambda: self.client.chat.completions.create(
                 model=self.text_model,
                 messages=persona_messages(request),
@@ -176,30 +203,19 @@ class OpenAIBackend:
                     "json_schema": {"name": "personas", "strict": True, "schema": persona_schema(request.count)},
                 },
                 timeout=settings.OPENAI_TEXT_TIMEOUT,
-            )
+            ),
+            _personas,
+            kind=calls.chat_kind(),
         )
-        if not completion.choices:
-            raise MalformedAnswerError("The model answered with no choices.")
-        message = completion.choices[0].message
-        if getattr(message, "refusal", None):
-            raise RefusedError(f"The model refused: {message.refusal[:200]}", code="refusal")
-        try:
-            answer = json.loads(message.content or "")
-        except json.JSONDecodeError as error:
-            raise MalformedAnswerError("The model's answer was not valid JSON.") from error
-        personas = answer.get("personas") if isinstance(answer, dict) else None
-        if not isinstance(personas, list):
-            raise MalformedAnswerError("The model's answer had no list of personas.")
-        return personas
 
     def generate_image(self, prompt: str, *, size: str) -> bytes:
         return self._call(
-            lambda: self._image(
-                self.client.images.generate(
-                    model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
-                ),
-                size,
-            )
+            lambda: self.client.images.generate(
+                model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
+            ),
+            lambda answer: self._image(answer, size),
+            kind=ApiCall.Kind.BASE,
+            size=size,
         )
 
     def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
@@ -207,13 +223,17 @@ class OpenAIBackend:
         if self.fidelity and self.image_model.startswith(INPUT_FIDELITY_MODELS):
             extra["input_fidelity"] = self.fidelity
         files = [(f"reference-{n}.png", data, _mime(data)) for n, data in enumerate(references, 1)]
+        if grid:
+            kind = ApiCall.Kind.GRID
+        else:
+            kind = ApiCall.Kind.FACE_SWAP if len(references) == 1 else ApiCall.Kind.REPLACEMENT
         return self._call(
-            lambda: self._image(
-                self.client.images.edit(
-                    model=self.image_model, image=files, prompt=prompt, size=size, quality=self.quality, n=1, **extra
-                ),
-                size,
-            )
+            lambda: self.client.images.edit(
+                model=self.image_model, image=files, prompt=prompt, size=size, quality=self.quality, n=1, **extra
+            ),
+            lambda answer: self._image(answer, size),
+            kind=kind,
+            size=size,
         )
 
     def _image(self, response, size: str) -> bytes:
@@ -226,6 +246,23 @@ class OpenAIBackend:
             raise BadImage("The image API answered with undecodable data.") from error
         check_image(data, size=size, output_format=self.output.get("output_format", ""))
         return data
+
+
+def _personas(completion) -> list[dict]:
+    """The personas of a chat answer; a refusal or an answer of the wrong shape raises (and is recorded so)."""
+    if not completion.choices:
+        raise MalformedAnswerError("The model answered with no choices.")
+    message = completion.choices[0].message
+    if getattr(message, "refusal", None):
+        raise RefusedError(f"The model refused: {message.refusal[:200]}", code="refusal")
+    try:
+        answer = json.loads(message.content or "")
+    except json.JSONDecodeError as error:
+        raise MalformedAnswerError("The model's answer was not valid JSON.") from error
+    personas = answer.get("personas") if isinstance(answer, dict) else None
+    if not isinstance(personas, list):
+        raise MalformedAnswerError("The model's answer had no list of personas.")
+    return personas
 
 
 def _mime(data: bytes) -> str:

@@ -4,6 +4,7 @@ crash, or a retry) reuses what was paid for and overwrites rather than duplicate
 
 from __future__ import annotations
 
+import contextvars
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from generation import faces, ratelimit, storage, thumbnails
+from generation import calls, faces, ratelimit, storage, thumbnails
 from generation.backends import RefusedError, get_backend
 from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
@@ -218,7 +219,11 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     delays = [ratelimit.reserve("image") for _ in missing]
     pool = threads()
     grids = {
-        pool.submit(make_tiles, base, task, result, layout, part, delay): (keys, layout, first)
+        pool.submit(contextvars.copy_context().run, calls.hold, make_tiles, base, task, result, layout, part, delay): (
+            keys,
+            layout,
+            first,
+        )
         for (layout, part, keys, first), delay in zip(missing, delays, strict=True)
     }
     first_error: Exception | None = None
@@ -227,7 +232,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
         keys, layout, first = grids[grid]
         try:
-            tiles = grid.result()
+            tiles = calls.settle(grid.result())
             if review:  # here, in this thread, while the other grid is still being made
                 tiles = review.review_tiles(base, tiles, layout, first)
             files = [

@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 
+from generation import calls
 from generation.backends import FatalBackendError, RefusedError, RejectedInputError
 from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
@@ -30,7 +31,7 @@ def run_unit(unit_pk: int) -> None:
     if not lifecycle.may_run(unit):
         return
     log_unit(unit, "started")
-    with Lease(unit) as lease:
+    with Lease(unit) as lease, calls.on_behalf_of(unit):
         try:
             photos = None
             if unit.kind == Kind.BATCH:
