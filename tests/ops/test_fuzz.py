@@ -21,7 +21,6 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings as django_settings
-from django.template.defaultfilters import truncatechars
 from django.test import Client
 from django.utils.html import escape
 from hypothesis import HealthCheck, event, example, given, settings
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 from generation.exports import spreadsheet_safe
 from generation.languages import BIO_LANGUAGES
 from generation.models import GenerationResult, GenerationTask
+from generation.templatetags.task_display import task_title
 from testkit.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
@@ -136,9 +136,9 @@ def clearly_valid(fields: dict[str, str]) -> bool:
     )
 
 
-def assert_no_markup_from(html: str, texts, scripts: int = 1) -> None:
+def assert_no_markup_from(html: str, texts, scripts: int = 2) -> None:
     """None of the markup payloads inside `texts` is in the page raw, and the page has only its own
-    script tag (base.html's app.js)."""
+    script tags (base.html's htmx and app.js)."""
     for text in texts:
         for payload in MARKUP:
             if payload in text:
@@ -258,8 +258,9 @@ def test_a_description_with_markup_is_stored_as_typed_and_shown_escaped(staff, b
     # Same template, same task state: only escaped text was added, never a tag.
     assert page.count("<") == baseline.count("<")
     listing = reader.get("/tasks/").content.decode()
-    assert_shown_escaped(listing, truncatechars(stored, 70), baseline)
-    assert_no_markup_from(listing, [truncatechars(stored, 70)])
+    # The list titles a task by the first line of its description, cut at a word.
+    assert_shown_escaped(listing, task_title(task), baseline)
+    assert_no_markup_from(listing, [task_title(task)])
     assert "<img" not in listing
 
 
@@ -268,7 +269,7 @@ def test_a_description_with_markup_is_stored_as_typed_and_shown_escaped(staff, b
 MINE, THEIRS = "<a task of mine>", "<someone else's task>"
 TASK_ENDPOINTS = [
     ("GET", "{}/"),
-    ("GET", "{}/gallery/"),
+    ("GET", "{}/live/"),
     ("GET", "{}/progress/"),
     ("GET", "{}/export.csv"),
     ("GET", "{}/export.json"),
@@ -318,8 +319,8 @@ def test_task_paths_answer_404_for_unknown_ids_and_never_fail(staff, task_id, en
         assert response.status_code == 400  # refused at the door: no page or filter takes a NUL
     elif task_id == MINE:
         assert response.status_code == (200 if method == "GET" else 302)
-        if pattern in ("{}/", "{}/gallery/"):
-            assert_no_markup_from(body.decode(), MARKUP, scripts=1 if pattern == "{}/" else 0)
+        if pattern in ("{}/", "{}/live/"):
+            assert_no_markup_from(body.decode(), MARKUP, scripts=2 if pattern == "{}/" else 0)
     elif "\x00" in as_received(ident):
         assert response.status_code == 400  # refused at the door: no page or filter takes a NUL
     elif isinstance(ident, bytes) or ("/" not in ident and ident != "new"):
@@ -377,7 +378,7 @@ def test_status_and_page_values_never_fail(staff, many_tasks, status, page, on_t
     if on_task_page:
         assert escape(many_tasks.persona_description) in html
     elif many_tasks in shown.object_list:
-        assert escape(truncatechars(many_tasks.persona_description, 70)) in html
+        assert escape(task_title(many_tasks)) in html
 
 
 # --- Exports of personas with hostile names and bios -------------------------------------------------
