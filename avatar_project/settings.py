@@ -240,8 +240,8 @@ OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
 # {"my-model": {"per_million": {"text_input": 0.5, "image_output": 20}, "per_image": {"medium": 0.02}}}
 OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
 # Spending caps in USD (0: none). A task's own cap may be set lower on the form, never higher.
-TASK_BUDGET_USD = env.float("TASK_BUDGET_USD", default=50.0)
-MONTHLY_BUDGET_USD = env.float("MONTHLY_BUDGET_USD", default=500.0)
+TASK_BUDGET_USD = env.float("TASK_BUDGET_USD", default=100.0)
+MONTHLY_BUDGET_USD = env.float("MONTHLY_BUDGET_USD", default=1000.0)
 # `manage.py generate` asks before a task whose estimate is above this, when it runs in a terminal.
 CONFIRM_ABOVE_USD = env.float("CONFIRM_ABOVE_USD", default=5.0)
 # The format images come back in: JPEG is smaller to send and faster to decode than PNG (a grid is split and

@@ -258,6 +258,49 @@ def load_results(cursor, first_task_pk: int, last_task_pk: int) -> None:
     )
 
 
+def load_calls(cursor, calls: int, first_task_pk: int) -> None:
+    """`calls` API call records, as many as results, spread over a year (a million calls: ten a persona for 100,000
+    personas), each for a persona of the bulk tasks with its task's owner; kinds, outcomes and latencies varied."""
+    cursor.execute(
+        f"""INSERT INTO generation_api_calls (task_id, unit_id, result_id, user_id, kind, model, size, quality, outcome,
+                                              http_status, latency_ms, text_input_tokens, image_input_tokens,
+                                              text_output_tokens, image_output_tokens, images, cost_usd, priced,
+                                              created_at)
+            SELECT r.task_id, NULL, r.id, t.user_id,
+                   (ARRAY['personas','base','grid','grid','replacement'])[1 + i % 5], 'gpt-image-2', '1024x1024',
+                   'medium', CASE WHEN i % 50 = 0 THEN 'retried' ELSE 'ok' END, 200, 400 + (i * 37) % 9000,
+                   300, 1040, 0, 1056, 1, 0.04 + (i % 7) * 0.001, true,
+                   now() - (i % 365) * interval '1 day' - (i % 1440) * interval '1 minute'
+            FROM (SELECT min(id) AS low, count(*) AS n FROM generation_results
+                  WHERE task_id >= {int(first_task_pk)}) AS b
+            CROSS JOIN generate_series(1, {int(calls)}) AS i
+            JOIN generation_results r ON r.id = b.low + i % b.n
+            JOIN generation_tasks t ON t.id = r.task_id"""
+    )
+
+
+def load_daily_usage(cursor) -> None:
+    """The dashboard's roll-up, as the app would have added to it: tasks by the day they were made, personas and
+    images by the day of their task, calls and cost by the day of the call."""
+    cursor.execute("DELETE FROM generation_daily_usage")
+    cursor.execute(
+        """INSERT INTO generation_daily_usage (day, user_key, tasks, personas, images, calls, failed_calls, cost_usd)
+           SELECT day, user_key, sum(tasks), sum(personas), sum(images), sum(calls), sum(failed), sum(cost) FROM (
+               SELECT t.created_at::date AS day, t.user_id AS user_key, 1 AS tasks,
+                      (SELECT count(*) FROM generation_results r WHERE r.task_id = t.id AND r.images IS NOT NULL)
+                          AS personas,
+                      (SELECT coalesce(sum(jsonb_array_length(r.images)), 0) FROM generation_results r
+                          WHERE r.task_id = t.id AND r.images IS NOT NULL) AS images,
+                      0 AS calls, 0 AS failed, 0 AS cost
+               FROM generation_tasks t
+               UNION ALL
+               SELECT created_at::date, coalesce(user_id, 0), 0, 0, 0, count(*),
+                      count(*) FILTER (WHERE outcome <> 'ok'), sum(cost_usd)
+               FROM generation_api_calls GROUP BY 1, 2
+           ) AS parts GROUP BY day, user_key"""
+    )
+
+
 def load(url: str, first: int, last: int, tasks: int, results: int, *, vacuum: bool) -> float:
     began = time.monotonic()
     with psycopg.connect(url, autocommit=False) as conn, conn.cursor() as cursor:
@@ -269,6 +312,9 @@ def load(url: str, first: int, last: int, tasks: int, results: int, *, vacuum: b
         cursor.execute("SELECT max(id) FROM generation_tasks")
         (after,) = cursor.fetchone()
         load_results(cursor, before + 1, after)
+        if first > 1:
+            load_calls(cursor, results, before + 1)
+        load_daily_usage(cursor)
         if first == 1:  # the persona to look up by name, in the middle of task 2's
             cursor.execute(
                 "UPDATE generation_results SET firstname = %s, lastname = %s "
@@ -310,6 +356,11 @@ def pages(big_task_code: str, big_task_pk: int) -> list[Page]:
         Page("admin results, name outside a task", f"{results}?q={RARE_LASTNAME}", True),
         Page("admin results, name in the 500-persona task", f"{results}?task__id__exact={big_task_pk}&q=Moreau", True),
         Page("admin results, gender filter", f"{results}?gender__exact=f", True),
+        Page("staff /dashboard/ (own work)", "/dashboard/", False),
+        Page("superuser /dashboard/ (everyone's)", "/dashboard/", True),
+        Page("admin API calls, plain", "/admin/generation/apicall/", True),
+        Page("admin API calls, kind filter", "/admin/generation/apicall/?kind__exact=grid", True),
+        Page("admin API calls of the big task", f"/admin/generation/apicall/?task__id__exact={big_task_pk}", True),
     ]
 
 
@@ -424,9 +475,11 @@ def run(quick: bool) -> list[Figure]:
         bulk_seconds = load(url, SMALL_TASKS + 1, tasks, tasks, results, vacuum=True)
         with psycopg.connect(url) as conn:
             rows = conn.execute("SELECT (SELECT count(*) FROM generation_tasks), "
-                                "(SELECT count(*) FROM generation_results)").fetchone()  # fmt: skip
+                                "(SELECT count(*) FROM generation_results), "
+                                "(SELECT count(*) FROM generation_api_calls)").fetchone()  # fmt: skip
             size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('generation_results'))").fetchone()[0]
-        print(f"   loaded {rows[0]:,} tasks and {rows[1]:,} results ({size}) in {small_seconds + bulk_seconds:.1f} s")
+        print(f"   loaded {rows[0]:,} tasks, {rows[1]:,} results ({size}) and {rows[2]:,} API calls in "
+              f"{small_seconds + bulk_seconds:.1f} s")  # fmt: skip
         grew, fewer = {}, {}
         for page in listed:
             client = root if page.as_superuser else staff

@@ -85,6 +85,11 @@ def task_page_url(task: GenerationTask) -> str:
     return reverse("task_detail", kwargs={"task_code": task.task_code})
 
 
+def calls_of(filter_name: str, pk: int) -> str:
+    """The admin's list of the API calls of a task or a unit."""
+    return f"{reverse('admin:generation_apicall_changelist')}?{filter_name}={pk}"
+
+
 def task_admin_url(task_pk: int) -> str:
     return reverse("admin:generation_generationtask_change", args=[task_pk])
 
@@ -224,7 +229,7 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     readonly_fields = (
         "task_code", "user", "status_badge", "progress", "faces", "results_link", "persona_description",
         "bio_language", "number_to_generate", "images_per_persona", "error_log", "created_at", "updated_at",
-        "completed_at",
+        "completed_at", "api_calls",
     )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -234,10 +239,14 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     fieldsets = (
         (None, {"fields": ("task_code", "user", "status_badge", "progress", "faces", "results_link")}),
         ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
-        ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at")}),
+        ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at", "api_calls")}),
     )
 
     actions = ("retry_tasks", "cancel_tasks", "generate_missing", "delete_tasks")
+
+    @admin.display(description="API calls")
+    def api_calls(self, task: GenerationTask) -> str:
+        return format_html('<a href="{}">The calls this task paid for</a>', calls_of("task__id__exact", task.pk))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
         return tasks_with_progress(super().get_queryset(request))
@@ -429,6 +438,13 @@ class PipelineUnitAdmin(MachineMadeAdmin):
     def task_link(self, unit: PipelineUnit) -> str:
         return format_html('<a href="{}">{}</a>', task_admin_url(unit.task_id), unit.task.task_code)
 
+    @admin.display(description="API calls")
+    def api_calls(self, unit: PipelineUnit) -> str:
+        return format_html('<a href="{}">The calls this unit paid for</a>', calls_of("unit__id__exact", unit.pk))
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return (*super().get_readonly_fields(request, obj), "api_calls")
+
 
 @admin.register(FaceCheck)
 class FaceCheckAdmin(MachineMadeAdmin):
@@ -466,3 +482,6 @@ class FaceCheckAdmin(MachineMadeAdmin):
             self, request, queryset.filter(position__gt=0),
             lambda check: services.regenerate_image(check.result, check.position), "New photo asked for", "photo(s)",
         )  # fmt: skip
+
+
+from generation import cost_admin  # noqa: E402, F401  (registers the call record's admin)

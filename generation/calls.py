@@ -11,10 +11,11 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import DatabaseError
 
-from generation import prices
+from generation import costs, prices, usage
 from generation.models import ApiCall, PipelineUnit
 
 log = logging.getLogger("generation.calls")
@@ -65,10 +66,21 @@ def settle(held: Held):
 
 
 def write(rows: list[ApiCall]) -> None:
+    """The rows, and their calls and cost added to their owner's day (the dashboard's roll-up)."""
     if not rows:
         return
     try:
         ApiCall.objects.bulk_create(rows)
+        per_user: dict[int | None, list[ApiCall]] = {}
+        for row in rows:
+            per_user.setdefault(row.user_id, []).append(row)
+        for user_pk, own in per_user.items():
+            usage.add(
+                user_pk,
+                calls=len(own),
+                failed_calls=sum(row.outcome != ApiCall.Outcome.OK for row in own),
+                cost_usd=sum((row.cost_usd for row in own), Decimal(0)),
+            )
     except DatabaseError:
         log.exception("could not record %s API call(s)", len(rows))
 
@@ -80,6 +92,16 @@ def on_behalf_of(unit: PipelineUnit) -> Iterator[None]:
         yield
     finally:
         current.reset(token)
+
+
+def before_try() -> None:
+    """Before each try of a call: refused (costs.BudgetReachedError) once the task or its owner reached a cap. In
+    the image pool's threads, which never touch the database, the unit's thread checked before it asked for its
+    grids."""
+    owner = current.get()
+    if owner is None or holding.get() is not None:
+        return
+    costs.check_before_call(owner.task_pk, owner.user_pk)
 
 
 def chat_kind() -> str:

@@ -11,13 +11,15 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from django.core.files.storage import default_storage
+from django.db.models import DecimalField, OuterRef, Subquery, Sum
 from zipstream import ZIP_STORED, ZipStream
 
-from generation import storage
-from generation.models import FaceCheck, GenerationResult, GenerationTask
+from generation import costs, storage
+from generation.models import ApiCall, FaceCheck, GenerationResult, GenerationTask
 from generation.pipeline.face_checks import worst
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
@@ -29,8 +31,22 @@ NOT_CHECKED = "not checked"
 
 
 def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
-    """The task's personas with their face checks, fetched a chunk at a time (one query per chunk for each)."""
-    return task.results.order_by("id").prefetch_related("face_checks").iterator(chunk_size=CHUNK_ROWS)
+    """The task's personas with their face checks and what their calls cost, fetched a chunk at a time (one query
+    per chunk for each)."""
+    return with_costs(task.results.order_by("id")).iterator(chunk_size=CHUNK_ROWS)
+
+
+def with_costs(results):
+    """Personas annotated with `spent` (what their calls cost), their face checks prefetched."""
+    spent = ApiCall.objects.filter(result=OuterRef("pk")).order_by().values("result").annotate(total=Sum("cost_usd"))
+    return results.annotate(spent=Subquery(spent.values("total"), output_field=DecimalField())).prefetch_related(
+        "face_checks"
+    )
+
+
+def cost_usd(amount) -> float:
+    """A cost as the exports write it: dollars, to a hundredth of a cent."""
+    return float(Decimal(amount or 0).quantize(Decimal("0.0001")))
 
 
 def checks_by_position(result: GenerationResult) -> dict[int, FaceCheck]:
@@ -50,6 +66,7 @@ def persona_dict(result: GenerationResult) -> dict:
         "bios": {field.removeprefix("bio_"): getattr(result, field) for field in BIO_FIELDS},
         "base_image_url": result.base_image_url,
         "images": result.images or [],
+        "cost_usd": cost_usd(getattr(result, "spent", None)),
         # The persona's worst verdict, then each image's (position 0 is the base).
         "face_verdict": face_verdict(checks),
         "face_checks": [
@@ -87,7 +104,8 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     numbers = range(1, columns + 1)
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
                     + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
-                    + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")])  # fmt: skip
+                    + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")]
+                    + ["cost_usd"])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
@@ -102,6 +120,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
             + [face_verdict(checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
+            + [f"{cost_usd(result.spent):.4f}"]
         )  # fmt: skip
         yield flush()
 
@@ -117,6 +136,8 @@ def json_document(task: GenerationTask) -> Iterator[str]:
         "images_per_persona": task.images_per_persona,
         "created_at": task.created_at.isoformat(),
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        # Every call's cost, personas' or not (a batch of names is the task's): the personas' need not add up to it.
+        "cost_usd": cost_usd(costs.task_spent(task.pk)),
     }
     yield '{"task": ' + json.dumps(header, ensure_ascii=False) + ', "personas": ['
     for n, result in enumerate(results_of(task)):
@@ -179,6 +200,7 @@ def zip_archive(task: GenerationTask) -> Iterator[bytes]:
 def persona_zip(result: GenerationResult) -> Iterator[bytes]:
     """One persona's folder, as in the task's ZIP: its images and persona.json."""
     archive = ZipStream(compress_type=ZIP_STORED)
+    result = with_costs(GenerationResult.objects.filter(pk=result.pk)).get()
     add_persona(archive, result, folder_name(result, set()))
     yield from archive.finalize()
 

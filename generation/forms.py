@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -33,6 +34,13 @@ class TaskForm(forms.Form):
         initial=4,
         widget=forms.RadioSelect,
     )
+    budget_usd = forms.DecimalField(
+        label="Budget for this task (USD)",
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        error_messages={"invalid": "Enter an amount in dollars, e.g. 12.50."},
+    )
     # One token per rendered form: a second POST of the same form (double click, reload) finds the
     # task the first one made instead of making another.
     submission_token = forms.UUIDField(widget=forms.HiddenInput)
@@ -49,6 +57,15 @@ class TaskForm(forms.Form):
         field.widget.attrs["max"] = maximum
         field.validators.append(MaxValueValidator(maximum, f"Choose a number of personas from 1 to {maximum}."))
         field.help_text = f"From 1 to {maximum}."
+        ceiling = Decimal(str(settings.TASK_BUDGET_USD))
+        budget = self.fields["budget_usd"]
+        if ceiling > 0:
+            budget.max_value = ceiling
+            budget.validators.append(MaxValueValidator(ceiling, f"The budget can be at most ${ceiling:.2f} a task."))
+            budget.widget.attrs.update({"max": str(ceiling), "step": "0.01", "placeholder": f"{ceiling:.2f}"})
+            budget.help_text = f"The task stops when it has spent this much. At most ${ceiling:.2f}; empty: that."
+        else:
+            budget.help_text = "The task stops when it has spent this much. Empty: no cap."
 
     def renew_token_if_lost(self) -> bool:
         """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new

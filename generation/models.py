@@ -390,7 +390,7 @@ class ApiCall(models.Model):
 
     class Meta:
         db_table = "generation_api_calls"
-        ordering = ["-created_at", "-id"]
+        ordering = ["-created_at"]  # what the index on created_at serves, read backwards
         indexes = [
             # A task's spend (task page, exports, the running budget check before every call).
             models.Index(fields=["task", "created_at"], name="generation_api_calls_task"),
@@ -404,3 +404,54 @@ class ApiCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.model} {self.outcome}"
+
+
+class TaskBudget(models.Model):
+    """The spending cap a task was submitted with (at most TASK_BUDGET_USD), in a table of our own."""
+
+    task = models.OneToOneField(GenerationTask, on_delete=models.CASCADE, db_constraint=False, related_name="budget")
+    cap_usd = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        db_table = "generation_task_budgets"
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.cap_usd} USD"
+
+
+class UserBudget(models.Model):
+    """A user's own monthly cap, over MONTHLY_BUDGET_USD (set in the admin); 0 means no cap."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_constraint=False, related_name="budget"
+    )
+    monthly_usd = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        db_table = "generation_user_budgets"
+        verbose_name = "monthly budget"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.monthly_usd} USD a month"
+
+
+class DailyUsage(models.Model):
+    """What a user's work came to in a day: tasks submitted, personas and images made, API calls and their cost.
+    Added to as things happen (one upsert each), so the dashboard reads 30 rows a user instead of a million calls.
+    `user_key` is the user's primary key, 0 for calls made for no one (a unique key cannot hold NULL)."""
+
+    day = models.DateField()
+    user_key = models.IntegerField()
+    tasks = models.IntegerField(default=0)
+    personas = models.IntegerField(default=0)
+    images = models.IntegerField(default=0)
+    calls = models.IntegerField(default=0)
+    failed_calls = models.IntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+
+    class Meta:
+        db_table = "generation_daily_usage"
+        constraints = [models.UniqueConstraint(fields=["day", "user_key"], name="generation_daily_usage_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} user {self.user_key}"

@@ -4,12 +4,13 @@ change and unit move is made by `generation.pipeline.lifecycle`; these check wha
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from generation import storage
+from generation import costs, storage
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
@@ -64,8 +65,10 @@ def submit_task(
     bio_language: str,
     number_to_generate: int,
     images_per_persona: int,
+    budget_usd: Decimal | float | str | None = None,
 ) -> GenerationTask:
-    """Check the request and hand it to the lifecycle, which creates the pending task and queues its start."""
+    """Check the request and its cost against the caps, and hand it to the lifecycle, which creates the pending task
+    and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that)."""
     values = validate_request(
         persona_description=persona_description,
         bio_language=bio_language,
@@ -74,10 +77,32 @@ def submit_task(
     )
     if not user.is_active:
         raise ValidationError("This account is deactivated.")
-    task = lifecycle.submit(user=user, values=values)
+    cap = task_budget(budget_usd)
+    refusal = costs.check_at_submit(
+        user.pk, cap, costs.estimate(values["number_to_generate"], values["images_per_persona"])
+    )
+    if refusal:
+        raise ValidationError({"budget_usd": refusal})
+    task = lifecycle.submit(user=user, values=values, budget_usd=cap if budget_usd not in (None, "") else None)
     log.info("task %s: submitted by %s (%s personas x %s images)", task.task_code, user.email, task.number_to_generate,
              task.images_per_persona)  # fmt: skip
     return task
+
+
+def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:
+    """The cap a task gets: the one asked for, checked against TASK_BUDGET_USD, or that setting (None: no cap)."""
+    ceiling = Decimal(str(settings.TASK_BUDGET_USD))
+    if budget_usd in (None, ""):
+        return ceiling if ceiling > 0 else None
+    try:
+        asked = Decimal(str(budget_usd)).quantize(Decimal("0.01"))
+    except ArithmeticError:
+        raise ValidationError({"budget_usd": "Enter the budget as an amount in dollars, e.g. 12.50."}) from None
+    if not asked.is_finite() or asked <= 0:
+        raise ValidationError({"budget_usd": "The budget must be more than $0."})
+    if ceiling > 0 and asked > ceiling:
+        raise ValidationError({"budget_usd": f"The budget can be at most ${ceiling:.2f} a task (TASK_BUDGET_USD)."})
+    return asked
 
 
 def retry_task(task: GenerationTask, *, by: User | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,9 +16,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
-from generation import exports, languages, selectors, services
+from generation import costs, exports, languages, selectors, services
 from generation.forms import TaskForm
 from generation.models import GenerationResult, GenerationTask
+from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.templatetags.task_display import task_title
 
 TASKS_PER_PAGE = 25
@@ -55,7 +57,28 @@ def task_new(request: HttpRequest) -> HttpResponse:
                 "submission_token": uuid.uuid4(),
             }
         )
-    return render(request, "generation/task_new.html", {"form": form})
+    return render(request, "generation/task_new.html", {"form": form, "estimate": estimate_for(form)})
+
+
+def estimate_for(form: TaskForm) -> costs.Estimate | None:
+    """The estimate of what the form asks for, when its numbers are valid."""
+    data = form.data if form.is_bound else form.initial
+    try:
+        number = int(data.get("number_to_generate") or form.fields["number_to_generate"].initial)
+        images = int(data.get("images_per_persona") or form.fields["images_per_persona"].initial)
+    except (TypeError, ValueError):
+        return None
+    if not 1 <= number <= settings.MAX_PERSONAS_PER_TASK or images not in GenerationTask.ImagesPerPersona.values:
+        return None
+    return costs.estimate(number, images)
+
+
+@require_GET
+@staff_required
+def task_estimate(request: HttpRequest) -> HttpResponse:
+    """The new-task form's estimate, asked for as the numbers change."""
+    form = TaskForm(request.GET)
+    return render(request, "generation/_estimate.html", {"estimate": estimate_for(form), "form": form})
 
 
 def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
@@ -69,7 +92,7 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
     except ValidationError as error:
         for field, problems in error.message_dict.items():
             form.add_error(field if field in form.fields else None, problems)
-        return render(request, "generation/task_new.html", {"form": form})
+        return render(request, "generation/task_new.html", {"form": form, "estimate": estimate_for(form)})
     tokens = request.session.get(SUBMITTED_TOKENS, {})
     tokens[token] = task.task_code
     request.session[SUBMITTED_TOKENS] = dict(list(tokens.items())[-50:])
@@ -84,6 +107,7 @@ def live_context(request: HttpRequest, task: GenerationTask) -> dict:
     page, cards = selectors.gallery_page(task, filters, request.GET.get("page"))
     state = selectors.task_state(task)
     return {
+        "cost": costs.task_cost(task, state.with_images),
         "task": task,
         "state": state,
         "filters": filters,
@@ -256,3 +280,9 @@ def export_persona_zip(request: HttpRequest, task_code: str, result_pk: int) -> 
     task = selectors.task_for(request.user, task_code)
     result = get_object_or_404(task.results, pk=result_pk)
     return streamed(exports.persona_zip(result), "application/zip", exports.persona_filename(result))
+
+
+@require_GET
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "generation/dashboard.html", {"board": dashboard_figures(request.user)})

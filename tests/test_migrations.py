@@ -36,6 +36,8 @@ DJANGO_ONLY = [
     ("generation", "0012_twenty_images_per_persona"),
     ("generation", "0013_cancelled_status_and_task_runs"),
     ("generation", "0014_trigram_search_indexes"),
+    ("generation", "0015_api_call_record"),
+    ("generation", "0016_budgets_and_daily_usage"),
 ]
 
 

@@ -163,6 +163,7 @@ class OpenAIBackend:
         quality = "" if kind in CHAT_KINDS else self.quality
         tries = 0
         while True:
+            calls.before_try()
             started = time.monotonic()
             answer = None
             try:

@@ -215,7 +215,9 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     # A run cut off between a tile and its thumbnails: make those from the stored tile, not from a new grid.
     store(thumbnails.missing_files(kept, stored), lease)
 
-    # Slots are reserved here, in this thread, so the pool's threads never touch the database.
+    # Slots are reserved and the budget checked here, in this thread, so the pool's threads never touch the database.
+    if missing:
+        calls.before_try()
     delays = [ratelimit.reserve("image") for _ in missing]
     pool = threads()
     grids = {

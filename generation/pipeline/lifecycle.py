@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,8 +34,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
-from generation import storage
-from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit, TaskRun
+from generation import storage, usage
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit, TaskBudget, TaskRun
 from generation.pipeline import face_checks
 
 log = logging.getLogger("generation.pipeline")
@@ -112,10 +113,14 @@ def log_unit(unit: PipelineUnit, message: str, *args, level: int = logging.INFO)
 # --- Submitting and starting a task ---------------------------------------------------------------------------
 
 
-def submit(*, user: User, values: dict) -> GenerationTask:
-    """Create a pending task (values already validated) and queue its start once the row is committed."""
+def submit(*, user: User, values: dict, budget_usd: Decimal | None = None) -> GenerationTask:
+    """Create a pending task (values already validated), with its own cap when it has one, and queue its start
+    once the rows are committed."""
     with transaction.atomic():
         task = GenerationTask.objects.create(user=user, **values)
+        if budget_usd is not None:
+            TaskBudget.objects.create(task=task, cap_usd=budget_usd)
+        usage.add(user.pk, tasks=1)
         _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
     return task
 
@@ -285,6 +290,8 @@ def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = ""
         if written and images is not None:
             urls = {"images": images} | ({"base_image_url": base_url} if base_url else {})
             GenerationResult.objects.filter(pk=unit.result_id).update(**urls)
+            made = 1 if unit.kind == Kind.IMAGE else len(images)
+            usage.add(unit.task.user_id, personas=1 if unit.kind == Kind.IMAGES else 0, images=made)
     if not written:
         log_unit(unit, "lease lost before its outcome (%s) was written; the next holder's stands", state,
                  level=logging.WARNING)  # fmt: skip
@@ -361,6 +368,13 @@ def stop_for_fatal(unit: PipelineUnit, message: str) -> None:
     """An error that every further call would meet (a rejected key, no quota): this unit fails and the task stops."""
     when_database_answers(_end_unit, unit, State.FAILED, message)
     fail(unit.task.pk, message)
+
+
+def stop_for_budget(unit: PipelineUnit, message: str) -> None:
+    """A cap is reached: this unit and the waiting ones are not run; the task ends completed with what it has, or
+    failed when no persona got its images."""
+    when_database_answers(_end_unit, unit, State.FAILED, message)
+    fail(unit.task.pk, message, keep_what_it_has=True)
 
 
 # --- Moving the task on -----------------------------------------------------------------------------------------
@@ -469,7 +483,7 @@ def _close_run(task: GenerationTask) -> None:
     task.runs.filter(ended_at__isnull=True).update(ended_at=task.completed_at or timezone.now())
 
 
-def fail(task_pk: int, message: str, *, status: str = Status.FAILED) -> None:
+def fail(task_pk: int, message: str, *, status: str = Status.FAILED, keep_what_it_has: bool = False) -> None:
     """Stop the task at once (an error every call would meet, or a cancel): its waiting units are not run. Units
     running now finish their current call; their outcome no longer moves the task."""
     with transaction.atomic():
@@ -479,6 +493,10 @@ def fail(task_pk: int, message: str, *, status: str = Status.FAILED) -> None:
         task.units.filter(state__in=[State.PENDING, State.QUEUED]).update(
             state=State.FAILED, note="not run: the task was stopped", ended_at=timezone.now(), updated_at=timezone.now()
         )
+        if keep_what_it_has and task.results.filter(images__isnull=False).exists():
+            _finish(task, True, message)
+            log.warning("task %s: stopped with what it has: %s", task.task_code, message)
+            return
         task.mark_completed(False, message)
         if status != task.status:
             task.update_status(status)

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from generation import calls
 from generation.backends import FatalBackendError, RefusedError, RejectedInputError
+from generation.costs import BudgetReachedError
 from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.images import run_images
@@ -45,6 +46,9 @@ def run_unit(unit_pk: int) -> None:
                 note = photos.note
         except LeaseLost:
             log_unit(unit, "stopped: another worker holds the unit now; nothing written", level=logging.WARNING)
+        except BudgetReachedError as error:
+            log_unit(unit, "stopped: %s", error, level=logging.WARNING)
+            lifecycle.stop_for_budget(unit, str(error))
         except FatalBackendError as error:
             log_unit(unit, "fatal: %s", error, level=logging.ERROR)
             lifecycle.stop_for_fatal(unit, str(error))

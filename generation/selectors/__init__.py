@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.models import ApiCall, GenerationResult, GenerationTask, PipelineUnit
 from generation.selectors.gallery import GalleryFilters, gallery_page, page_numbers
 from generation.selectors.progress import (
     TaskState,
@@ -114,7 +114,14 @@ def visible_tasks(user) -> QuerySet[GenerationTask]:
 
 
 def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
-    tasks = tasks_with_progress(visible_tasks(user)).order_by("-id")
+    """A user's tasks, newest first, with their progress and `spent` (what their calls cost, by the index on the
+    calls' task)."""
+    spent = ApiCall.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(total=Sum("cost_usd"))
+    tasks = (
+        tasks_with_progress(visible_tasks(user))
+        .annotate(spent=Subquery(spent.values("total"), output_field=DecimalField()))
+        .order_by("-id")
+    )
     if status in GenerationTask.Status.values:
         tasks = tasks.filter(status=status)
     return tasks

@@ -127,3 +127,29 @@ def test_the_calls_of_a_killed_worker_stay_recorded_after_its_units_run_again(st
     # Only a call the kill cut off between the server's answer and its row can be missing: one per held unit.
     assert answered - len(held) <= ApiCall.objects.filter(task=task, outcome="ok").count() <= answered
     assert PipelineUnit.objects.filter(task=task, state="done").count() == task.units.count()
+
+
+def test_a_task_stops_at_its_cap_within_the_stated_bound_with_several_workers(
+    start_cluster, fake_openai, s3_bucket, settings
+):
+    """Each image call costs about $0.03 here; the cap is reached after a few personas. The bound (costs.py): at
+    most one call in flight per worker when the cap is reached, each at most the dearest call."""
+    workers = 4
+    cap = Decimal("0.20")
+    fake_openai.image_latency = 0.3
+    settings.OPENAI_PRICES = json.dumps(PRICES)
+    start_cluster(OPENAI_PRICES=json.dumps(PRICES), Q_WORKERS=str(workers), TASK_BUDGET_USD="10")
+    # Earlier calls here were cheap (small images), so the estimate passes the cap; these cost more, as happens.
+    cheap = {"model": "gpt-image-2", "outcome": "ok", "latency_ms": 1, "image_output_tokens": 50}
+    ApiCall.objects.bulk_create([ApiCall(kind=kind, **cheap) for kind in ("base", "grid")])
+    task = submit(number_to_generate=12, images_per_persona=4, budget_usd=str(cap))
+    wait_until(lambda: task.__class__.objects.get(pk=task.pk).is_finished, timeout=120, message="the task to end")
+    task.refresh_from_db()
+    spent = ApiCall.objects.filter(task=task).aggregate(total=Sum("cost_usd"))["total"]
+    dearest = ApiCall.objects.filter(task=task).order_by("-cost_usd").first().cost_usd
+    assert spent >= cap  # it did reach its cap…
+    assert spent <= cap + workers * dearest  # …and went over by no more than the calls in flight
+    assert task.status == "completed"  # with what it has
+    assert 0 < task.results.filter(images__isnull=False).count() < 12
+    assert "Stopped by its budget" in task.error_log
+    assert task.units.filter(state="failed", note__startswith="Stopped by its budget").exists()

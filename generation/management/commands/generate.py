@@ -1,12 +1,13 @@
 import sys
 import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User, normalize_email
-from generation import storage
+from generation import costs, storage
 from generation.models import GenerationTask
 from generation.pipeline.stages import run_inline
 from generation.selectors import task_progress
@@ -24,12 +25,24 @@ class Command(BaseCommand):
         )
         parser.add_argument("--language", default="English", help="Language of the bios (default English).")
         parser.add_argument("--user", help="Email of the owner (default: the first active superuser).")
+        parser.add_argument("--budget", help="The task's own cap in USD (default and most: TASK_BUDGET_USD).")
+        parser.add_argument("--yes", action="store_true", help="Do not ask before an expensive task.")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--wait", action="store_true", help="Follow the background workers until the task ends.")
         mode.add_argument("--sync", action="store_true", help="Run the whole pipeline in this process.")
 
-    def handle(self, *args, description, count, images, language, user, wait, sync, **options):
+    def handle(self, *args, description, count, images, language, user, budget, yes, wait, sync, **options):
         owner = self.owner(user)
+        if 1 <= count <= settings.MAX_PERSONAS_PER_TASK:
+            guess = costs.estimate(count, images)
+            self.stdout.write(
+                f"Estimate: {guess.label}, about {guess.time_label} of work ({guess.calls_label or 'no call'})."
+            )
+            if guess.usd > Decimal(str(settings.CONFIRM_ABOVE_USD)) and not yes and sys.stdin.isatty():
+                # Only a person at a terminal is asked: a script or a pipe is never blocked.
+                answer = input(f"This is above ${settings.CONFIRM_ABOVE_USD:.2f}. Submit it? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    raise CommandError("Not submitted.")
         try:
             task = submit_task(
                 user=owner,
@@ -37,6 +50,7 @@ class Command(BaseCommand):
                 bio_language=language,
                 number_to_generate=count,
                 images_per_persona=images,
+                budget_usd=budget,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
@@ -50,7 +64,7 @@ class Command(BaseCommand):
             return
         task.refresh_from_db()
         self.report(task)
-        if task.status == GenerationTask.Status.FAILED:
+        if task.status in (GenerationTask.Status.FAILED, GenerationTask.Status.CANCELLED):
             sys.exit(1)
 
     def owner(self, email: str | None) -> User:
