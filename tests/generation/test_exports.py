@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import tracemalloc
 import zipfile
 
@@ -76,7 +77,8 @@ def test_zip_has_a_folder_per_persona_with_its_images_and_the_csv_and_json_at_th
     names = set(archive.namelist())
     assert {"personas.csv", "personas.json"} <= names
     for result in finished_task.results.all():
-        folder = f"{result.firstname}_{result.lastname}".replace(" ", "_")
+        # Anything but letters, digits and "-" becomes "_" (the offline names may hold a "." or an apostrophe).
+        folder = re.sub(r"[^\w-]+", "_", f"{result.firstname}_{result.lastname}").strip("_")
         expected = {f"{folder}/base.png", f"{folder}/persona.json"} | {f"{folder}/{n}.jpg" for n in range(1, 9)}
         assert expected <= names, expected - names
         with default_storage.open(f"avatars/{finished_task.task_code}/{result.pk}/3.jpg", "rb") as stored:
