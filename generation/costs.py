@@ -188,22 +188,17 @@ def monthly_cap(user_pk: int) -> Decimal | None:
 
 def check_before_call(task_pk: int | None, user_pk: int | None) -> None:
     """Raise BudgetReachedError when this task or its owner has spent its cap: the next call is not made."""
+    checks = []
     if task_pk is not None:
-        cap = task_cap(task_pk)
-        if cap is not None:
-            spent = task_spent(task_pk)
-            if spent >= cap:
-                raise BudgetReachedError(
-                    f"Stopped by its budget: the task has spent ${spent:.2f} of its ${cap:.2f} cap."
-                )
+        checks.append((task_cap, task_spent, task_pk, "Stopped by its budget: the task has spent ${spent:.2f} of its "
+                       "${cap:.2f} cap."))  # fmt: skip
     if user_pk is not None:
-        cap = monthly_cap(user_pk)
-        if cap is not None:
-            spent = month_spent(user_pk)
-            if spent >= cap:
-                raise BudgetReachedError(
-                    f"Stopped by the monthly budget: its owner has spent ${spent:.2f} of ${cap:.2f} this month."
-                )
+        checks.append((monthly_cap, month_spent, user_pk, "Stopped by the monthly budget: its owner has spent "
+                       "${spent:.2f} of ${cap:.2f} this month."))  # fmt: skip
+    for cap_of, spent_of, pk, message in checks:
+        cap = cap_of(pk)
+        if cap is not None and (spent := spent_of(pk)) >= cap:
+            raise BudgetReachedError(message.format(spent=spent, cap=cap))
 
 
 def check_at_submit(user_pk: int, cap: Decimal | None, guess: Estimate) -> str | None:

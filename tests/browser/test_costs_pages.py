@@ -13,13 +13,12 @@ from playwright.sync_api import expect
 from generation import calls, costs, usage
 from generation.models import ApiCall
 from testkit.factories import make_task, make_user
+from testkit.prices import PRICES
 from tests.browser.helpers import PASSWORD, look_at, look_at_both_widths, signed_in_context
 from tests.conftest import requires_postgresql
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 EMAIL = "spender@example.com"
-PRICES = {"gpt-image-2": {"per_million": {"text_input": "5", "image_input": "8", "image_output": "30"}},
-          "gpt-5.4-mini": {"per_million": {"text_input": "0.4", "text_output": "1.6"}}}  # fmt: skip
 
 
 @pytest.fixture

@@ -13,17 +13,13 @@ from django.db.models import Sum
 from generation import prices
 from generation.models import ApiCall, PipelineUnit
 from generation.pipeline.stages import run_inline
+from testkit.prices import PRICES
 from testkit.servers import wait_until
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import submit
 from tests.generation.test_pipeline_workers import kill_mid_images
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
-# Prices chosen for the test, per million tokens: each kind of token a different price, so a mix-up shows.
-PRICES = {
-    "gpt-5.4-mini": {"per_million": {"text_input": "0.40", "text_output": "1.60"}},
-    "gpt-image-2": {"per_million": {"text_input": "5", "image_input": "8", "image_output": "30"}},
-}
 
 
 def hand_computed(usage_sent: list[dict]) -> Decimal:

@@ -21,10 +21,9 @@ from generation import calls, costs, exports, usage
 from generation.models import ApiCall, GenerationTask, UserBudget
 from generation.services import submit_task
 from testkit.factories import make_result, make_superuser, make_task, make_user
+from testkit.prices import PRICES
 
 pytestmark = pytest.mark.django_db
-PRICES = {"gpt-image-2": {"per_million": {"text_input": "5", "image_input": "8", "image_output": "30"}},
-          "gpt-5.4-mini": {"per_million": {"text_input": "0.4", "text_output": "1.6"}}}  # fmt: skip
 
 
 @pytest.fixture
