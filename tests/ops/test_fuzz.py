@@ -423,10 +423,11 @@ def expected_csv_row(result: GenerationResult, columns: int) -> list[str]:
         result.base_image_url or "",
         *images,
         *[""] * (columns - len(images)),
-        # No face checks were made for these personas: each says so.
+        # No face checks were made for these personas: each says so. No API call was paid for them either.
         "not checked",
         "not checked",
         *["not checked", ""] * columns,
+        "0.0000",
     ]
 
 
@@ -438,6 +439,7 @@ def expected_persona(result: GenerationResult) -> dict:
         "bios": {name: getattr(result, f"bio_{name}") for name in ("facebook", "instagram", "x", "tiktok")},
         "base_image_url": result.base_image_url,
         "images": result.images or [],
+        "cost_usd": 0.0,
         "face_verdict": "not checked",
         "face_checks": [
             {"position": n, "verdict": "not checked", "distance": None} for n in range(len(result.images or []) + 1)
@@ -483,7 +485,7 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
     csv_body, json_body, zip_body = body_of(csv_response), body_of(json_response), body_of(zip_response)
 
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
-    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 10 + 3 * images_each
+    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 11 + 3 * images_each
     assert rows[1:] == [expected_csv_row(result, images_each) for result in results]
 
     document = json.loads(json_body)
