@@ -2,6 +2,7 @@
 (or a `.env` file beside manage.py, or the file ENV_FILE names), read with django-environ; the
 defaults are the embedded ones that let a fresh checkout run with no servers."""
 
+import tomllib
 from pathlib import Path
 
 import environ
@@ -266,6 +267,19 @@ OPENAI_REQUESTS_PER_MINUTE = env.int("OPENAI_REQUESTS_PER_MINUTE", default=0) or
 # varying amount, so pacing at exactly the cap lets two calls a window apart land less than a window apart: a 429
 # (bench/ratelimit.py: 5 % of image calls). 5 % leaves 3 s of slack per 60 s window.
 OPENAI_RATE_HEADROOM = env.float("OPENAI_RATE_HEADROOM", default=0.05)
+
+# --- Content Credentials (C2PA): every stored image carries a manifest signed with this certificate. ---
+# PEM text or a path to it: the certificate chain (leaf first) and its unencrypted private key. By default the
+# development pair `manage.py c2pa_dev_cert` writes into C2PA_DEV_DIR (scripts/setup runs it on first use).
+C2PA_DEV_DIR = Path(env.str("C2PA_DEV_DIR", default=str(BASE_DIR / ".c2pa")))
+C2PA_SIGNING_CERT = env.str("C2PA_SIGNING_CERT", default=str(C2PA_DEV_DIR / "signer.pem"))
+C2PA_SIGNING_KEY = env.str("C2PA_SIGNING_KEY", default=str(C2PA_DEV_DIR / "signer.key"))
+# CAs that `verify_provenance` trusts (PEM text or a path): by default the development CA, when there is one.
+C2PA_TRUST_ANCHORS = env.str("C2PA_TRUST_ANCHORS", default=str(C2PA_DEV_DIR / "ca.pem"))
+# An RFC 3161 time-stamp authority, so signatures outlive the certificate (empty: none; it needs the network).
+C2PA_TIMESTAMP_URL = env.str("C2PA_TIMESTAMP_URL", default="")
+# The claim generator's version in every manifest: the project's own.
+PRODUCT_VERSION = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]["version"]
 
 # --- Background jobs (django-q2): the ORM broker by default, Redis when REDIS_URL is set. ---
 REDIS_URL = env.str("REDIS_URL", default="")

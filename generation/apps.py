@@ -15,6 +15,8 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self) -> None:
+        from generation import checks  # noqa: F401  (registers them)
+
         if sys.argv[1:2] == ["qcluster"]:
             prepare_for_workers()
 

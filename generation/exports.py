@@ -15,11 +15,11 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 from django.core.files.storage import default_storage
-from django.db.models import DecimalField, OuterRef, Subquery, Sum
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum
 from zipstream import ZIP_STORED, ZipStream
 
-from generation import costs, storage
-from generation.models import ApiCall, FaceCheck, GenerationResult, GenerationTask
+from generation import costs, selectors, storage
+from generation.models import ApiCall, FaceCheck, GenerationResult, GenerationTask, ImageCredential
 from generation.pipeline.face_checks import worst
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
@@ -37,11 +37,23 @@ def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
 
 
 def with_costs(results):
-    """Personas annotated with `spent` (what their calls cost), their face checks prefetched."""
+    """Personas annotated with `spent` (what their calls cost) and `signed_files`/`unverified_files` (their files'
+    Content Credentials rows, and those that failed), their face checks prefetched."""
     spent = ApiCall.objects.filter(result=OuterRef("pk")).order_by().values("result").annotate(total=Sum("cost_usd"))
-    return results.annotate(spent=Subquery(spent.values("total"), output_field=DecimalField())).prefetch_related(
-        "face_checks"
-    )
+    rows = ImageCredential.objects.filter(result=OuterRef("pk")).order_by().values("result")
+    failed = rows.exclude(verdict=ImageCredential.Verdict.VERIFIED)
+    return results.annotate(
+        spent=Subquery(spent.values("total"), output_field=DecimalField()),
+        signed_files=Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
+        unverified_files=Subquery(failed.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
+    ).prefetch_related("face_checks")
+
+
+def credentials_state(result: GenerationResult) -> str:
+    """'verified' (every file's Content Credentials checked), 'failed' (one did not), or 'none' (none recorded)."""
+    if getattr(result, "unverified_files", None):
+        return "failed"
+    return "verified" if getattr(result, "signed_files", None) else "none"
 
 
 def cost_usd(amount) -> float:
@@ -67,6 +79,7 @@ def persona_dict(result: GenerationResult) -> dict:
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": cost_usd(getattr(result, "spent", None)),
+        "content_credentials": credentials_state(result),
         # The persona's worst verdict, then each image's (position 0 is the base).
         "face_verdict": face_verdict(checks),
         "face_checks": [
@@ -105,7 +118,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
                     + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
                     + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")]
-                    + ["cost_usd"])  # fmt: skip
+                    + ["cost_usd", "content_credentials"])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
@@ -120,7 +133,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
             + [face_verdict(checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
-            + [f"{cost_usd(result.spent):.4f}"]
+            + [f"{cost_usd(result.spent):.4f}", credentials_state(result)]
         )  # fmt: skip
         yield flush()
 
@@ -138,11 +151,24 @@ def json_document(task: GenerationTask) -> Iterator[str]:
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
         # Every call's cost, personas' or not (a batch of names is the task's): the personas' need not add up to it.
         "cost_usd": cost_usd(costs.task_spent(task.pk)),
+        "content_credentials": content_credentials(task),
     }
     yield '{"task": ' + json.dumps(header, ensure_ascii=False) + ', "personas": ['
     for n, result in enumerate(results_of(task)):
         yield ("," if n else "") + "\n  " + json.dumps(persona_dict(result), ensure_ascii=False)
     yield "\n]}\n"
+
+
+def content_credentials(task: GenerationTask) -> dict:
+    """The task page's Content Credentials line, with its figures (from the rows, as the page reads them)."""
+    summary = selectors.credentials_summary(task, selectors.task_state(task))
+    return {
+        "state": summary.state,
+        "statement": summary.statement,
+        "files": summary.files,
+        "verified": summary.verified,
+        "last_checked_at": summary.checked_at.isoformat() if summary.checked_at else None,
+    }
 
 
 # File systems cap a name at 255 bytes, not characters: "é" takes 2 and "日" 3 in UTF-8. A folder name keeps

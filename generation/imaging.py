@@ -139,10 +139,20 @@ def find_tile_boxes(image: Image.Image, cols: int, rows: int) -> list[Box]:
 
 @dataclass(frozen=True)
 class Photo:
-    """One image as it is stored, and its WebP thumbnails by width (none when none were asked for)."""
+    """One image as it is stored, and its WebP thumbnails by width (none when none were asked for). `made_from`: the
+    image the model returned that this was cut or fitted from, and what was done to it (C2PA action names), which
+    its Content Credentials record; None for an image stored as the model made it."""
 
     data: bytes
     thumbnails: dict[int, bytes] = field(default_factory=dict)
+    made_from: Derivation | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    title: str
+    source: bytes = field(repr=False)
+    steps: tuple[str, ...]
 
 
 def split_grid(
@@ -175,6 +185,7 @@ def split_grid_photos(
         raise ValueError(f"image_format must be one of {sorted(IMAGE_FORMATS)}, not {image_format!r}")
     packet = xmp_packet(description)
     widths = tuple(thumbnail_widths)
+    grid = Derivation("photo grid", data, ("c2pa.cropped",))
     with Image.open(BytesIO(data)) as source:
         source.load()
         ImageOps.exif_transpose(source, in_place=True)  # the grid is laid out as the image is seen
@@ -191,7 +202,7 @@ def split_grid_photos(
             tile = image.crop(box.as_tuple())
             tile.save(out, pillow_format, **params)
             thumbnails = make_thumbnails(tile, widths, xmp=packet, icc_profile=icc_profile) if widths else {}
-            photos.append(Photo(out.getvalue(), thumbnails))
+            photos.append(Photo(out.getvalue(), thumbnails, grid))
     return photos
 
 
@@ -215,7 +226,8 @@ def fit_tile(
         image.info = {}
         out = BytesIO()
         image.save(out, IMAGE_FORMATS[image_format.lower()], quality=quality, xmp=packet)
-        return Photo(out.getvalue(), make_thumbnails(image, widths, xmp=packet) if widths else {})
+        thumbnails = make_thumbnails(image, widths, xmp=packet) if widths else {}
+        return Photo(out.getvalue(), thumbnails, Derivation("photo", data, ("c2pa.resized", "c2pa.cropped")))
 
 
 # --- Thumbnails -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from generation import costs, storage
+from generation import costs, provenance, storage
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
@@ -77,6 +77,10 @@ def submit_task(
     )
     if not user.is_active:
         raise ValidationError("This account is deactivated.")
+    try:
+        provenance.signing_credentials()
+    except provenance.CredentialsError as error:
+        raise ValidationError(f"No task can start, because its images could not be signed: {error}") from None
     cap = task_budget(budget_usd)
     refusal = costs.check_at_submit(
         user.pk, cap, costs.estimate(values["number_to_generate"], values["images_per_persona"])

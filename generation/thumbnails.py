@@ -9,24 +9,25 @@ from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
-from generation import storage
+from generation import provenance, storage
 from generation.imaging import thumbnails_of
 from generation.models import GenerationTask
+from generation.provenance import records
 
 
 def missing_files(
-    keys: Iterable[str], stored: Collection[str], known: Mapping[str, bytes] | None = None
+    keys: Iterable[str], stored: Collection[str], origin: provenance.Origin, known: Mapping[str, bytes] | None = None
 ) -> list[tuple[str, bytes]]:
     """(key, bytes) of the thumbnails that the stored images at `keys` lack, going by `stored` (a listing of their
-    folder). Each image is read (unless `known` holds its bytes) and decoded only when one of its thumbnails is
-    missing."""
+    folder), each signed as the persona's (`origin`). Each image is read (unless `known` holds its bytes) and decoded
+    only when one of its thumbnails is missing."""
     files = []
     for key in keys:
         absent = [width for width in storage.THUMBNAIL_WIDTHS if storage.thumbnail_key(key, width) not in stored]
         if not absent:
             continue
         data = known[key] if known and key in known else storage.read(key)
-        made = thumbnails_of(data, absent)
+        made = provenance.sign_thumbnails(thumbnails_of(data, absent), key, origin)
         files += [(storage.thumbnail_key(key, width), made[width]) for width in absent]
     return files
 
@@ -72,7 +73,7 @@ def _backfill_result(task: GenerationTask, result_id: int, urls: list[str | None
             report.problems.append(f"{where}: {key} is itself a thumbnail; skipped")
         else:
             try:
-                files = missing_files([key], stored)
+                files = missing_files([key], stored, provenance.Origin.of(task.task_code, result_id))
             except FileNotFoundError:  # deleted since the listing
                 report.problems.append(f"{where}: {key} is missing from the storage; no thumbnails made")
                 continue
@@ -80,6 +81,7 @@ def _backfill_result(task: GenerationTask, result_id: int, urls: list[str | None
                 reason = "not an image file" if isinstance(error, UnidentifiedImageError) else str(error)
                 report.problems.append(f"{where}: {key} is not a readable image ({reason}); no thumbnails made")
                 continue
+            records.record(task.pk, result_id, files)
             for thumbnail, data in files:
                 storage.save(thumbnail, data)
             report.written += len(files)

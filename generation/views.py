@@ -108,6 +108,7 @@ def live_context(request: HttpRequest, task: GenerationTask) -> dict:
     state = selectors.task_state(task)
     return {
         "cost": costs.task_cost(task, state.with_images),
+        "credentials": selectors.credentials_summary(task, state),
         "task": task,
         "state": state,
         "filters": filters,

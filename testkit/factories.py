@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from accounts.models import User
-from generation import storage
-from generation.imaging import thumbnails_of
+from generation import provenance, storage
+from generation.imaging import Derivation, Photo, thumbnails_of
 from generation.models import GenerationResult, GenerationTask
+from generation.provenance import records
 
 _sequence = itertools.count(1)
 
@@ -76,17 +77,21 @@ class PhotoSet:
 
 
 def make_stored_result(task: GenerationTask, photos: PhotoSet, tiles: int = 4, **fields) -> GenerationResult:
-    """A persona whose base and tiles are stored in the default storage (local folder, or the test's bucket)."""
+    """A persona whose base and tiles are stored in the default storage (local folder, or the test's bucket),
+    signed and recorded as the pipeline does (the tiles as if cut from the base)."""
     result = make_result(task, base_image_url=None, images=None, **fields)
+    origin = provenance.Origin.of(task.task_code, result.pk)
     base = storage.base_key(task.task_code, result.pk, "jpg")
-    for key, data in storage.image_files(base, photos.base, photos.base_thumbnails):
-        storage.save(key, data)
+    files = provenance.signed_files(base, Photo(photos.base, photos.base_thumbnails), origin)
     urls = []
+    tile = Photo(photos.tile, photos.tile_thumbnails, Derivation("photo grid", photos.base, ("c2pa.cropped",)))
     for position in range(1, tiles + 1):
         key = storage.tile_key(task.task_code, result.pk, position)
-        for name, data in storage.image_files(key, photos.tile, photos.tile_thumbnails):
-            storage.save(name, data)
+        files += provenance.signed_files(key, tile, origin)
         urls.append(storage.url(key))
+    records.record(task.pk, result.pk, files)
+    for key, data in files:
+        storage.save(key, data)
     result.base_image_url, result.images = storage.url(base), urls
     result.save(update_fields=["base_image_url", "images"])
     return result

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -341,6 +341,9 @@ class FakeOpenAI:
         self.image_latency = image_latency
         self.images_per_minute = images_per_minute
         self.max_recorded = max_recorded
+        # Called on every image sent (bytes in, bytes out): a ProviderSigner (testkit/provenance.py) makes the
+        # answers carry C2PA manifests, as the real API's do.
+        self.sign_images: Callable[[bytes], bytes] | None = None
         self.requests: list[RecordedRequest] = []
         # The usage block of every answer sent, in order: what a test adds up to check the recorded costs.
         self.usage_sent: list[dict] = []
@@ -732,13 +735,16 @@ class FakeOpenAI:
 
     def _rendered(self, size: tuple[int, int], fmt: str, index: int, cols: int, rows: int) -> str:
         """Base64 of the encoded image, cached: rendering and encoding dominate otherwise."""
-        key = (size, fmt, index, cols, rows)
+        key = (size, fmt, index, cols, rows, id(self.sign_images))
         with self._lock:
             cached = self._image_cache.get(key)
         if cached is not None:
             return cached
         image = render_grid(size, cols, rows, index) if cols else render_portrait(size, index)
-        encoded = base64.b64encode(_encode(image, fmt)).decode("ascii")
+        data = _encode(image, fmt)
+        if self.sign_images:
+            data = self.sign_images(data)
+        encoded = base64.b64encode(data).decode("ascii")
         with self._lock:
             self._image_cache[key] = encoded
         return encoded

@@ -38,6 +38,7 @@ DJANGO_ONLY = [
     ("generation", "0014_trigram_search_indexes"),
     ("generation", "0015_api_call_record"),
     ("generation", "0016_budgets_and_daily_usage"),
+    ("generation", "0017_image_credentials"),
 ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from generation import calls, faces, ratelimit, storage, thumbnails
+from generation import calls, faces, provenance, ratelimit, storage, thumbnails
 from generation.backends import RefusedError, get_backend
 from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
@@ -20,6 +20,7 @@ from generation.pipeline import face_checks
 from generation.pipeline.face_review import FaceReview
 from generation.pipeline.lifecycle import Lease, log_unit
 from generation.prompts import base_selfie_prompt, grid_prompt
+from generation.provenance import records
 from siteconfig.models import Config
 
 Layout = tuple[int, int]  # columns, rows
@@ -95,9 +96,11 @@ def threads() -> ThreadPoolExecutor:
 
 
 def upload(files: list[tuple[str, bytes]], lease: Lease) -> list[Future[None]]:
-    """Start writing files (images and their thumbnails) from the worker's threads, once the lease is checked.
-    Every file the pipeline stores goes through here and storage.save."""
+    """Start writing files (images and their thumbnails) from the worker's threads, once the lease is checked and
+    each file's Content Credentials are read back and recorded. Every file the pipeline stores goes through here
+    and storage.save."""
     lease.check()
+    records.record(lease.unit.task_id, lease.unit.result_id, files)
     pool = threads()
     return [pool.submit(storage.save, key, data) for key, data in files]
 
@@ -124,11 +127,12 @@ def base_image(
     first base is recorded at once (pages show it while the grids are made); a new one (`version`) only with the
     unit's outcome. Returns the base and its URL."""
     task, result = unit.task, unit.result
+    origin = provenance.Origin.of(task.task_code, result.pk)
     key = storage.find_base(task.task_code, result.pk, stored, version)
     if key:
         data = storage.read(key)
         log_unit(unit, "reusing stored base image %s", key)
-        store(thumbnails.missing_files([key], stored, {key: data}), lease)  # a run cut off before them
+        store(thumbnails.missing_files([key], stored, origin, {key: data}), lease)  # a run cut off before them
         if review:
             review.check_base(data)
     else:
@@ -138,8 +142,11 @@ def base_image(
             review.check_base(raw, remade=True)
         data, extension = with_ai_metadata(raw)
         key = storage.base_key(task.task_code, result.pk, extension, version)
-        store(storage.image_files(key, data, thumbnails_of(data, storage.THUMBNAIL_WIDTHS)), lease)
-        log_unit(unit, "stored base image %s (%s bytes) and its thumbnails", key, len(data))
+        photo = Photo(data, thumbnails_of(data, storage.THUMBNAIL_WIDTHS))
+        files = provenance.signed_files(key, photo, origin, answer=raw)
+        store(files, lease)
+        data = files[0][1]
+        log_unit(unit, "stored base image %s (%s bytes) and its thumbnails, signed", key, len(data))
     url = storage.url(key)
     if not version and result.base_image_url != url:
         result.base_image_url = url
@@ -213,7 +220,8 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
             missing.append((layout, (part, len(layouts)), keys, position))
         position += len(keys)
     # A run cut off between a tile and its thumbnails: make those from the stored tile, not from a new grid.
-    store(thumbnails.missing_files(kept, stored), lease)
+    origin = provenance.Origin.of(task.task_code, result.pk)
+    store(thumbnails.missing_files(kept, stored, origin), lease)
 
     # Slots are reserved and the budget checked here, in this thread, so the pool's threads never touch the database.
     if missing:
@@ -237,11 +245,9 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
             tiles = calls.settle(grid.result())
             if review:  # here, in this thread, while the other grid is still being made
                 tiles = review.review_tiles(base, tiles, layout, first)
-            files = [
-                file
-                for key, tile in zip(keys, tiles, strict=True)
-                for file in storage.image_files(key, tile.data, tile.thumbnails)
-            ]
+            files = []
+            for key, tile in zip(keys, tiles, strict=True):
+                files += provenance.signed_files(key, tile, origin)
             uploads += upload(files, lease)
             tiles_stored += len(tiles)
         except Exception as error:  # the other grid's tiles are still kept
@@ -249,7 +255,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
             continue
     finish(uploads)
     if uploads:
-        log_unit(unit, "stored %s tiles and their thumbnails (%s files)", tiles_stored, len(uploads))
+        log_unit(unit, "stored %s tiles and their thumbnails (%s files), signed", tiles_stored, len(uploads))
     if first_error:
         raise first_error
 

@@ -37,6 +37,7 @@ from accounts.models import User
 from generation import storage, usage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit, TaskBudget, TaskRun
 from generation.pipeline import face_checks
+from generation.provenance import records
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
@@ -317,8 +318,10 @@ def prune(unit: PipelineUnit) -> None:
         return
     urls = {url for url in [result.base_image_url, *(result.images or [])] if url}
     FaceCheck.objects.filter(result=result).exclude(image_url__in=urls).delete()
+    keys = {storage.key_from_url(url) for url in urls}
+    records.forget_all_but(result.pk, keys)
     try:
-        pruned = storage.prune_result(unit.task.task_code, result.pk, {storage.key_from_url(url) for url in urls})
+        pruned = storage.prune_result(unit.task.task_code, result.pk, keys)
     except Exception as error:  # the outcome is written; the files wait for the next prune
         log_unit(unit, "could not delete replaced files: %s", error, level=logging.WARNING)
         return

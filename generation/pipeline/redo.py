@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from generation import ratelimit, storage
+from generation import provenance, ratelimit, storage
 from generation.backends import MalformedAnswerError, PersonaRequest, get_backend
 from generation.models import GenerationResult, PipelineUnit
 from generation.pipeline import face_checks
@@ -42,7 +42,7 @@ def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
         checked = face_checks.check(photo.data, base_face)
         note = f"photo {position} made again: {describe(checked)}"
     key = storage.tile_key(task.task_code, result.pk, position, version_of(unit))
-    store(storage.image_files(key, photo.data, photo.thumbnails), lease)
+    store(provenance.signed_files(key, photo, provenance.Origin.of(task.task_code, result.pk)), lease)
     images[position - 1] = storage.url(key)
     if face_checks.enabled():
         face_checks.record(result, position, images[position - 1], checked, replaced=1)

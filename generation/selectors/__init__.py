@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from generation.models import ApiCall, GenerationResult, GenerationTask, PipelineUnit
+from generation.provenance import records
 from generation.selectors.gallery import GalleryFilters, gallery_page, page_numbers
 from generation.selectors.progress import (
     TaskState,
@@ -22,6 +23,7 @@ from generation.selectors.progress import (
 
 __all__ = [
     "GalleryFilters",
+    "credentials_summary",
     "TaskState",
     "face_summary",
     "gallery_page",
@@ -172,3 +174,8 @@ def task_by_code(code: str) -> GenerationTask | None:
     """The task a person typed the code of (commands), or None; the code is trimmed and lower-cased as shown."""
     code = code.strip().lower()
     return GenerationTask.objects.filter(task_code=code).first() if "\x00" not in code else None
+
+
+def credentials_summary(task: GenerationTask, state: TaskState) -> records.Summary:
+    """The task's Content Credentials line, from the rows kept as its files were stored and checked (no download)."""
+    return records.summary(task, state.with_images)

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from generation.models import GenerationTask, PipelineUnit, TaskRun
+from generation.models import GenerationTask, ImageCredential, PipelineUnit, TaskRun
 from generation.pipeline import lifecycle
 from testkit.faces import astronaut, grace_hopper
 from testkit.factories import PhotoSet, make_result, make_stored_result, make_task, make_user
@@ -87,7 +87,13 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
 ):
     task = finished_task(reviewer, photos, count=6)
     path = f"/tasks/{task.task_code}/"
-    look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-completed")
+
+    def says_verified(page):
+        expect(page.locator("[data-credentials]")).to_have_text(
+            "Content Credentials: verified (90 files signed, AI-generated)"
+        )
+
+    look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-completed", then=says_verified)
     look_at_both_widths(browser, live_server.url, EMAIL, path + "?view=faces", artifacts, "task-faces-view")
     look_at_both_widths(browser, live_server.url, EMAIL, path + "?gender=m", artifacts, "task-filtered-men")
 
@@ -107,6 +113,15 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
     look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-menu", then=open_menu)
     look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-lightbox", then=open_lightbox)
     look_at_both_widths(browser, live_server.url, EMAIL, path + "delete/", artifacts, "task-delete")
+
+    ImageCredential.objects.filter(pk=ImageCredential.objects.filter(task=task).first().pk).update(
+        verdict="invalid", problem="validation failed: assertion.dataHash.mismatch", checked_by="verify_provenance"
+    )
+
+    def says_failed(page):
+        expect(page.locator("[data-credentials]")).to_contain_text("1 of 90 files failed verification")
+
+    look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-credentials-failed", then=says_failed)
 
 
 def test_a_cancelled_task_is_grey_says_who_cancelled_it_and_offers_resume(

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 from PIL import Image
 
-from generation import storage
+from generation import provenance, storage
 from generation.imaging import read_xmp
-from generation.models import GenerationTask, PipelineUnit
+from generation.models import GenerationTask, ImageCredential, PipelineUnit
 from generation.services import submit_task
 from testkit.factories import make_user
 from testkit.servers import wait_until
@@ -37,6 +37,49 @@ def fetch_image(url: str) -> tuple[Image.Image, bytes]:
 def with_thumbnails(keys: Iterable[str]) -> list[str]:
     """The keys of these images and of their thumbnails, sorted: what the bucket holds for them."""
     return sorted({stored for key in keys for stored in (key, *storage.thumbnail_keys(key))})
+
+
+BASE_ACTIONS = ["c2pa.created"]
+TILE_ACTIONS = (["c2pa.opened", "c2pa.cropped"], ["c2pa.opened", "c2pa.resized", "c2pa.cropped"])  # cut, fitted
+THUMBNAIL_ACTIONS = ["c2pa.created", "c2pa.resized"]
+
+
+def assert_signed(data: bytes, task: GenerationTask, persona_id: int, key: str) -> provenance.Reading:
+    """The file's Content Credentials validate, say trainedAlgorithmicMedia and our product, name its task and
+    persona, and record what made it: the model (a base), a cut or fit of the model's image as parent (a photo), or
+    a resize of its image (a thumbnail)."""
+    reading = provenance.read(data)
+    assert reading.problems == [], (key, reading.problems)
+    assert reading.state in ("Valid", "Trusted")
+    assert reading.claim_generator == provenance.PRODUCT
+    assert reading.source_types == {provenance.TRAINED_ALGORITHMIC_MEDIA}
+    assert (reading.ours["task"], reading.ours["persona"]) == (task.task_code, persona_id)
+    if storage.is_thumbnail(key):
+        assert reading.actions == THUMBNAIL_ACTIONS, key
+        assert storage.thumbnail_key(reading.ours["of"], int(key.rsplit("thumb", 1)[1].split(".")[0])) == key
+    elif "/base" in key:
+        assert reading.actions == BASE_ACTIONS, key
+        assert all(ingredient["relationship"] == "componentOf" for ingredient in reading.ingredients)
+    else:
+        assert reading.actions in TILE_ACTIONS, (key, reading.actions)
+        (parent,) = reading.ingredients
+        assert parent["relationship"] == "parentOf"
+        assert parent["title"] == ("photo grid" if reading.actions == TILE_ACTIONS[0] else "photo")
+    return reading
+
+
+def assert_task_signed(task: GenerationTask, results=None) -> None:
+    """Every file of the task, fetched back by its public URL (thumbnails too), is signed as assert_signed says,
+    and has its one ImageCredential row, verified."""
+    keys = []
+    for result in results or task.results.order_by("id"):
+        for url in filter(None, [result.base_image_url, *(result.images or [])]):
+            for file_url in [url, *(storage.thumbnail_url(url, width) for width in storage.THUMBNAIL_WIDTHS)]:
+                key = storage.key_from_url(file_url)
+                assert_signed(fetch_image(file_url)[1], task, result.pk, key)
+                keys.append(key)
+    rows = dict(ImageCredential.objects.filter(task=task).values_list("key", "verdict"))
+    assert rows == dict.fromkeys(keys, "verified")
 
 
 def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
@@ -66,6 +109,7 @@ def assert_task_stored_completely(task: GenerationTask, bucket) -> None:
         base_name = "base.jpg" if base.format == "JPEG" else "base.png"  # as the API sent it
         expected_keys += [prefix + base_name] + [f"{prefix}{n}.jpg" for n in range(1, task.images_per_persona + 1)]
     assert bucket.keys("avatars/") == with_thumbnails(expected_keys)
+    assert_task_signed(task, results)
 
 
 def settled(task: GenerationTask) -> bool:

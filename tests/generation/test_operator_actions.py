@@ -12,19 +12,21 @@ from django.core.management import CommandError, call_command
 from generation import services, storage
 from generation.models import GenerationTask
 from tests.conftest import requires_postgresql
-from tests.generation.helpers import fetch_image, settle, submit, with_thumbnails
+from tests.generation.helpers import assert_task_signed, fetch_image, settle, submit, with_thumbnails
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
 
 def assert_bucket_holds_exactly_the_rows_files(task: GenerationTask, bucket) -> None:
-    """Each image the rows point to is there, by its public URL, with its thumbnails; nothing else is."""
+    """Each image the rows point to is there, by its public URL, with its thumbnails, signed; nothing else is, and
+    no Content Credentials row is left of a replaced file."""
     referenced = set()
     for result in task.results.all():
         referenced |= {storage.key_from_url(url) for url in [result.base_image_url, *result.images]}
         for url in [result.base_image_url, *result.images]:
             fetch_image(url)
     assert bucket.keys("avatars/") == with_thumbnails(referenced)
+    assert_task_signed(task)
 
 
 def test_every_operator_action_runs_through_a_worker_twice_and_leaves_exactly_the_rows_files(

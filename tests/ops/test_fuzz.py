@@ -428,6 +428,7 @@ def expected_csv_row(result: GenerationResult, columns: int) -> list[str]:
         "not checked",
         *["not checked", ""] * columns,
         "0.0000",
+        "none",  # made by a factory, not stored through the pipeline: no Content Credentials recorded
     ]
 
 
@@ -440,6 +441,7 @@ def expected_persona(result: GenerationResult) -> dict:
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": 0.0,
+        "content_credentials": "none",
         "face_verdict": "not checked",
         "face_checks": [
             {"position": n, "verdict": "not checked", "distance": None} for n in range(len(result.images or []) + 1)

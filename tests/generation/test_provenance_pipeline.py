@@ -1,0 +1,165 @@
+"""Content Credentials through the pipeline and `verify_provenance`: tasks run with the real OpenAI client against
+the loopback server and stored in moto's S3 server; files are fetched back by their URLs, and spoiled in the
+bucket the way a third party could."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from generation import provenance, selectors, storage
+from generation.models import GenerationTask, ImageCredential
+from generation.pipeline.stages import run_inline
+from generation.provenance import records
+from testkit.factories import make_user
+from testkit.provenance import PROVIDER, provider_signer
+from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
+from tests.generation.test_provenance import flip_pixel_byte
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def verify(task: GenerationTask) -> tuple[str, str]:
+    """verify_provenance's output and, when it failed, its error."""
+    out = io.StringIO()
+    try:
+        call_command("verify_provenance", task.task_code, stdout=out)
+    except CommandError as error:
+        return out.getvalue(), str(error)
+    return out.getvalue(), ""
+
+
+def replace_in_bucket(bucket, key: str, data: bytes) -> None:
+    bucket.client().put_object(Bucket=bucket.name, Key=key, Body=data)
+
+
+def finished_task(number: int = 2) -> GenerationTask:
+    task = submit(number_to_generate=number, images_per_persona=4, user=make_user(is_staff=True))
+    run_inline(task)
+    task.refresh_from_db()
+    return task
+
+
+def test_grids_that_carry_the_providers_manifest_hand_it_on_to_every_tile(fake_openai, s3_bucket):
+    fake_openai.sign_images = provider_signer()
+    task = finished_task()
+    assert_task_stored_completely(task, s3_bucket)  # every file signed and read back by URL
+    for result in task.results.all():
+        base = provenance.read(fetch_image(result.base_image_url)[1])
+        (answer,) = base.ingredients
+        assert answer["relationship"] == "componentOf"
+        assert answer["manifest"]["claim_generator_info"][0]["name"] == PROVIDER
+        for url in result.images:
+            tile = provenance.read(fetch_image(url)[1])
+            (grid,) = tile.ingredients
+            assert (grid["title"], grid["relationship"]) == ("photo grid", "parentOf")
+            assert grid["manifest"]["claim_generator_info"][0]["name"] == PROVIDER
+
+
+def test_verify_provenance_prints_one_line_per_file_and_a_summary_for_a_signed_task(fake_openai, s3_bucket):
+    task = finished_task()
+    output, error = verify(task)
+    files = 2 * 5 * (1 + len(storage.THUMBNAIL_WIDTHS))
+    lines = output.splitlines()
+    assert error == ""
+    assert sum(line.startswith("ok ") for line in lines) == files
+    assert lines[-1] == f"Task {task.task_code}: {files} files, {files} verified, 0 failed."
+    assert any(line.endswith("base.jpg  created · trusted") for line in lines)
+    assert ImageCredential.objects.filter(task=task, checked_by=records.VERIFYING, verdict="verified").count() == files
+
+
+def test_a_byte_flipped_in_a_stored_file_fails_verification_naming_that_file(fake_openai, s3_bucket):
+    task = finished_task()
+    key = storage.key_from_url(task.results.order_by("pk").first().images[2])
+    replace_in_bucket(s3_bucket, key, flip_pixel_byte(storage.read(key)))
+    output, error = verify(task)
+    (failed,) = [line for line in output.splitlines() if not line.startswith(("ok ", "Signed by", "Task "))]
+    assert failed.startswith(f"INVALID  {key}  ") and "assertion.dataHash.mismatch" in failed
+    assert error == "1 file(s) have invalid or missing Content Credentials (see above)."
+    row = ImageCredential.objects.get(key=key)
+    assert (row.verdict, row.checked_by) == ("invalid", records.VERIFYING)
+    state = selectors.task_state(task)
+    assert selectors.credentials_summary(task, state).statement.startswith(
+        "Content Credentials: 1 of 30 files failed verification"
+    )
+
+
+def test_a_stored_file_re_saved_without_metadata_fails_verification_as_missing(fake_openai, s3_bucket):
+    task = finished_task(1)
+    key = storage.thumbnail_key(storage.key_from_url(task.results.get().base_image_url), 256)
+    stripped = io.BytesIO()
+    Image.open(io.BytesIO(storage.read(key))).save(stripped, "WEBP")
+    replace_in_bucket(s3_bucket, key, stripped.getvalue())
+    output, error = verify(task)
+    assert f"MISSING  {key}  no Content Credentials (the manifest is missing or was stripped)" in output
+    assert error
+    assert ImageCredential.objects.get(key=key).verdict == "missing"
+
+
+def test_a_file_deleted_from_the_bucket_fails_verification(fake_openai, s3_bucket):
+    task = finished_task(1)
+    key = storage.key_from_url(task.results.get().images[0])
+    s3_bucket.client().delete_object(Bucket=s3_bucket.name, Key=key)
+    output, error = verify(task)
+    assert f"MISSING  {key}  missing from the storage" in output and error
+    assert ImageCredential.objects.get(key=key).verdict == "missing"
+
+
+def test_verify_provenance_names_an_unknown_task():
+    with pytest.raises(CommandError, match="No task 'nope1234'"):
+        call_command("verify_provenance", "nope1234")
+
+
+def test_the_task_page_says_verified_from_the_rows_kept_when_files_were_stored(
+    fake_openai, s3_bucket, client, monkeypatch
+):
+    task = finished_task()
+    client.force_login(task.user)
+
+    def no_download(key):
+        raise AssertionError(f"the page read {key}")
+
+    monkeypatch.setattr(storage, "read", no_download)
+    page = client.get(f"/tasks/{task.task_code}/")
+    assert page.status_code == 200
+    assert "Content Credentials: verified (30 files signed, AI-generated)" in page.content.decode()
+
+
+def test_no_task_starts_while_images_cannot_be_signed(settings, tmp_path):
+    settings.C2PA_SIGNING_CERT = str(tmp_path / "gone.pem")
+    provenance._credentials.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="could not be signed: The signing certificate file"):
+            submit()
+    finally:
+        provenance._credentials.cache_clear()
+    assert not GenerationTask.objects.exists()
+
+
+def test_exports_carry_the_task_pages_statement_and_each_personas_state(fake_openai, s3_bucket, client):
+    import csv
+    import json
+
+    task = finished_task()
+    client.force_login(task.user)
+    document = json.loads(b"".join(client.get(f"/tasks/{task.task_code}/export.json").streaming_content))
+    assert document["task"]["content_credentials"] | {"last_checked_at": None} == {
+        "state": "verified",
+        "statement": "Content Credentials: verified (30 files signed, AI-generated)",
+        "files": 30,
+        "verified": 30,
+        "last_checked_at": None,
+    }
+    assert [persona["content_credentials"] for persona in document["personas"]] == ["verified", "verified"]
+
+    first = task.results.order_by("pk").first()
+    key = storage.key_from_url(first.images[0])
+    replace_in_bucket(s3_bucket, key, flip_pixel_byte(storage.read(key)))
+    verify(task)
+    body = b"".join(client.get(f"/tasks/{task.task_code}/export.csv").streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [row["content_credentials"] for row in rows] == ["failed", "verified"]
