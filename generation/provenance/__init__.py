@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -25,7 +26,9 @@ from django.conf import settings
 
 from generation import storage
 from generation.imaging import TRAINED_ALGORITHMIC_MEDIA, Photo
-from generation.provenance.credentials import Credentials, CredentialsError, load
+from generation.provenance.credentials import Credentials, CredentialsError, load, trust_anchors
+
+log = logging.getLogger("generation.pipeline")
 
 __all__ = [
     "ASSERTION",
@@ -168,10 +171,20 @@ def sign_base(data: bytes, title: str, origin: Origin, answer: bytes | None = No
 
 def sign_derived(data: bytes, title: str, origin: Origin, parent: tuple[str, bytes], steps: list[str]) -> bytes:
     """A photo cut (`c2pa.cropped`) or fitted (`c2pa.resized`, `c2pa.cropped`) from an image the model made, which
-    is its parent ingredient (`parent` is its title and bytes)."""
-    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT]}}]
-    actions += [_action(step, origin) for step in steps]
-    return _sign(data, _manifest(title, origin, actions, image="photo"), parent)
+    is its parent ingredient (`parent` is its title and bytes).
+
+    The parent is the model's answer: when it carries credentials c2pa cannot parse (a broken or hostile
+    manifest), the photo is still signed, as created by the model and then cut, and says its parent's credentials
+    were unreadable, rather than the unit failing over what the model sent."""
+    opened = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT]}}]
+    steps_taken = [_action(step, origin) for step in steps]
+    try:
+        return _sign(data, _manifest(title, origin, opened + steps_taken, image="photo"), parent)
+    except SigningError as error:
+        log.warning("%s: its parent's credentials could not be read (%s); signed without them", title, error)
+    created = [_action("c2pa.created", origin)]
+    mine = {"image": "photo", "parent": parent[0], "parent_credentials": "unreadable"}
+    return _sign(data, _manifest(title, origin, created + steps_taken, **mine))
 
 
 def sign_thumbnail(data: bytes, title: str, origin: Origin, image_key: str) -> bytes:
@@ -239,14 +252,12 @@ class Reading:
 
 
 def _trust_context() -> c2pa.Context:
-    anchors = ""
-    try:
-        anchors = signing_credentials().trust_anchors
-    except CredentialsError:  # a verifier needs no signing key
-        from generation.provenance.credentials import _trust_anchors
-
-        anchors = _trust_anchors()
-    return c2pa.Context.from_dict({"trust": {"trust_anchors": anchors}} if anchors else {})
+    """This thread's reading context, which trusts C2PA_TRUST_ANCHORS (a verifier needs no signing key)."""
+    if getattr(_local, "trust_pid", None) != os.getpid():
+        anchors = trust_anchors()
+        _local.trust = c2pa.Context.from_dict({"trust": {"trust_anchors": anchors}} if anchors else {})
+        _local.trust_pid = os.getpid()
+    return _local.trust
 
 
 def read(data: bytes) -> Reading:

@@ -40,7 +40,6 @@ class Credentials:
     subject: str
     issuer: str
     not_after: dt.datetime
-    trust_anchors: str  # PEM text of the CAs a local verifier trusts, maybe empty
 
 
 def _pem_of(value: str, what: str, setting: str) -> bytes:
@@ -101,7 +100,7 @@ def _name(certificate: x509.Certificate, which: str) -> str:
     return str(common_names[0].value) if common_names else name.rfc4514_string()
 
 
-def check(chain_pem: bytes, key_pem: bytes, *, now: dt.datetime | None = None, trust_anchors: str = "") -> Credentials:
+def check(chain_pem: bytes, key_pem: bytes, *, now: dt.datetime | None = None) -> Credentials:
     """The credentials, if they can sign manifests that validators accept: a parseable chain whose leaf is
     valid now, not self-signed, meant for signing, and the key's own. Raises CredentialsError saying what is wrong."""
     now = now or dt.datetime.now(dt.UTC)
@@ -144,11 +143,11 @@ def check(chain_pem: bytes, key_pem: bytes, *, now: dt.datetime | None = None, t
         subject=subject,
         issuer=_name(leaf, "issuer"),
         not_after=leaf.not_valid_after_utc,
-        trust_anchors=trust_anchors,
     )
 
 
-def _trust_anchors() -> str:
+def trust_anchors() -> str:
+    """PEM text of the CAs a verifier trusts (C2PA_TRUST_ANCHORS: the text itself, or a path); '' for none."""
     value = settings.C2PA_TRUST_ANCHORS
     if not value or "-----BEGIN" in value:
         return value
@@ -160,7 +159,7 @@ def load() -> Credentials:
     """The configured credentials, checked. Raises CredentialsError."""
     chain_pem = _pem_of(settings.C2PA_SIGNING_CERT, "signing certificate", "C2PA_SIGNING_CERT")
     key_pem = _pem_of(settings.C2PA_SIGNING_KEY, "signing key", "C2PA_SIGNING_KEY")
-    return check(chain_pem, key_pem, trust_anchors=_trust_anchors())
+    return check(chain_pem, key_pem)
 
 
 # --- Development certificates ----------------------------------------------------------------------------------

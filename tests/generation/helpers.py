@@ -60,6 +60,9 @@ def assert_signed(data: bytes, task: GenerationTask, persona_id: int, key: str) 
     elif "/base" in key:
         assert reading.actions == BASE_ACTIONS, key
         assert all(ingredient["relationship"] == "componentOf" for ingredient in reading.ingredients)
+    elif reading.ours.get("parent_credentials") == "unreadable":  # the model's image had a broken manifest
+        assert reading.actions in ([BASE_ACTIONS[0], *actions[1:]] for actions in TILE_ACTIONS), reading.actions
+        assert reading.ingredients == []
     else:
         assert reading.actions in TILE_ACTIONS, (key, reading.actions)
         (parent,) = reading.ingredients

@@ -60,6 +60,23 @@ def test_grids_that_carry_the_providers_manifest_hand_it_on_to_every_tile(fake_o
             assert grid["manifest"]["claim_generator_info"][0]["name"] == PROVIDER
 
 
+def test_a_grid_with_a_broken_manifest_of_its_own_still_gives_signed_tiles_that_say_so(fake_openai, s3_bucket):
+    provider = provider_signer()
+
+    def broken(data: bytes) -> bytes:
+        signed = provider(data)
+        at = signed.find(b"jumb") + 200  # inside the provider's manifest
+        return signed[:at] + bytes([signed[at] ^ 0xFF]) + signed[at + 1 :]
+
+    fake_openai.sign_images = broken
+    task = finished_task(1)
+    assert_task_stored_completely(task, s3_bucket)
+    tile = provenance.read(fetch_image(task.results.get().images[0])[1])
+    assert tile.actions == ["c2pa.created", "c2pa.cropped"]
+    assert tile.ours["parent"] == "photo grid" and tile.ours["parent_credentials"] == "unreadable"
+    assert verify(task)[1] == ""
+
+
 def test_verify_provenance_prints_one_line_per_file_and_a_summary_for_a_signed_task(fake_openai, s3_bucket):
     task = finished_task()
     output, error = verify(task)

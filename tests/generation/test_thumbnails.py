@@ -19,7 +19,13 @@ from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline, run_unit
 from testkit import faces
-from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit, with_thumbnails
+from tests.generation.helpers import (
+    assert_task_signed,
+    assert_task_stored_completely,
+    fetch_image,
+    submit,
+    with_thumbnails,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -236,6 +242,8 @@ def test_make_thumbnails_writes_the_missing_ones_of_older_images_and_a_second_ru
         for url in image_urls(result):
             assert_has_its_thumbnails(url)
     assert etags(s3_bucket, untouched) == untouched
+    assert_task_signed(first)  # the new thumbnails carry Content Credentials, and their rows say so
+    assert_task_signed(second)
 
     out, _ = make_thumbnails(first.task_code, second.task_code)
     assert "0 thumbnail(s) written; 10 image(s) already had theirs; 0 problem(s)." in out
