@@ -31,6 +31,7 @@ BENCHMARKS = {
     "export": "bench.export",
     "memory": "bench.memory",
     "faces": "bench.faces",
+    "signing": "bench.signing",
 }
 
 
