@@ -67,11 +67,15 @@ def thumbnail(url: str | None, alt: str) -> str:
                        THUMBNAIL_STYLE)  # fmt: skip
 
 
+def badge(text: str, colours: tuple[str, str]) -> str:
+    """A pill in (background, text) colours, one of BADGE_COLOURS."""
+    background, colour = colours
+    return format_html('<span style="{}background:{};color:{}">{}</span>', BADGE_STYLE, background, colour, text)
+
+
 def status_badge(task: GenerationTask) -> str:
-    background, colour = BADGE_COLOURS.get(task.status, BADGE_COLOURS[GenerationTask.Status.CANCELLED])
-    return format_html(
-        '<span style="{}background:{};color:{}">{}</span>', BADGE_STYLE, background, colour, task.get_status_display()
-    )
+    colours = BADGE_COLOURS.get(task.status, BADGE_COLOURS[GenerationTask.Status.CANCELLED])
+    return badge(task.get_status_display(), colours)
 
 
 def ago(moment) -> str:
@@ -85,9 +89,23 @@ def task_page_url(task: GenerationTask) -> str:
     return reverse("task_detail", kwargs={"task_code": task.task_code})
 
 
+def changelist_of(model_name: str, filter_name: str, pk: int) -> str:
+    """The admin's list of a model's rows of one task or unit: `filter_name` is e.g. "task__id__exact"."""
+    return f"{reverse(f'admin:generation_{model_name}_changelist')}?{filter_name}={pk}"
+
+
 def calls_of(filter_name: str, pk: int) -> str:
     """The admin's list of the API calls of a task or a unit."""
-    return f"{reverse('admin:generation_apicall_changelist')}?{filter_name}={pk}"
+    return changelist_of("apicall", filter_name, pk)
+
+
+def time_ago(when) -> str:
+    """A time as "3 days ago", with the exact time on hover: it keeps a list's column narrow."""
+    local = timezone.localtime(when)
+    return format_html(
+        '<time datetime="{}" title="{}" style="white-space:nowrap">{}</time>',
+        local.isoformat(), f"{local:%Y-%m-%d %H:%M}", ago(when),
+    )  # fmt: skip
 
 
 def task_admin_url(task_pk: int) -> str:
@@ -229,7 +247,7 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     readonly_fields = (
         "task_code", "user", "status_badge", "progress", "faces", "results_link", "persona_description",
         "bio_language", "number_to_generate", "images_per_persona", "error_log", "created_at", "updated_at",
-        "completed_at", "api_calls",
+        "completed_at", "api_calls", "credentials",
     )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -239,7 +257,7 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     fieldsets = (
         (None, {"fields": ("task_code", "user", "status_badge", "progress", "faces", "results_link")}),
         ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
-        ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at", "api_calls")}),
+        ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at", "api_calls", "credentials")}),
     )
 
     actions = ("retry_tasks", "cancel_tasks", "generate_missing", "delete_tasks")
@@ -247,6 +265,11 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     @admin.display(description="API calls")
     def api_calls(self, task: GenerationTask) -> str:
         return format_html('<a href="{}">The calls this task paid for</a>', calls_of("task__id__exact", task.pk))
+
+    @admin.display(description="Content Credentials")
+    def credentials(self, task: GenerationTask) -> str:
+        url = changelist_of("imagecredential", TASK_FILTER, task.pk)
+        return format_html('<a href="{}">Content Credentials of its files</a>', url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationTask]:
         return tasks_with_progress(super().get_queryset(request))
@@ -287,11 +310,7 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     # Sorted by id, which follows creation and has an index; created_at has none on the documented table.
     @admin.display(description="created", ordering="id")
     def created(self, task: GenerationTask) -> str:
-        created_at = timezone.localtime(task.created_at)
-        return format_html(
-            '<time datetime="{}" title="{}" style="white-space:nowrap">{}</time>',
-            created_at.isoformat(), f"{created_at:%Y-%m-%d %H:%M}", ago(task.created_at),
-        )  # fmt: skip
+        return time_ago(task.created_at)
 
     @admin.display(description="site")
     def site_link(self, task: GenerationTask) -> str:
@@ -484,4 +503,5 @@ class FaceCheckAdmin(MachineMadeAdmin):
         )  # fmt: skip
 
 
-from generation import cost_admin  # noqa: E402, F401  (registers the call record's admin)
+# Registers the admins of the call record and of the Content Credentials.
+from generation import cost_admin, provenance_admin  # noqa: E402, F401

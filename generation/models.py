@@ -470,7 +470,7 @@ class ImageCredential(models.Model):
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="credentials")
     result = models.ForeignKey(GenerationResult, on_delete=models.CASCADE, related_name="credentials")
     key = models.CharField(max_length=500, unique=True)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField("SHA-256", max_length=64)
     size = models.PositiveIntegerField()
     manifest_label = models.CharField(max_length=200, blank=True)
     signer = models.CharField(max_length=200, blank=True)
@@ -482,7 +482,13 @@ class ImageCredential(models.Model):
 
     class Meta:
         db_table = "generation_image_credentials"
-        indexes = [models.Index(fields=["task", "verdict"], name="generation_credentials_task")]
+        verbose_name = "signed file"
+        verbose_name_plural = "signed files"
+        indexes = [
+            models.Index(fields=["task", "verdict"], name="generation_credentials_task"),
+            # The admin's list, newest checked first, and its date filter.
+            models.Index(fields=["-checked_at", "-id"], name="generation_credentials_checked"),
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -294,6 +294,10 @@ def test_the_admin_pages_operators_use_pass_axe_at_both_widths(browser, live_ser
     task = finished_task(admin, photos, count=2)
     result = task.results.first()
     unit = PipelineUnit.objects.create(task=task, kind="batch", number=1, size=2, state="done")
+    credential = ImageCredential.objects.filter(task=task).first()
+    ImageCredential.objects.filter(pk=credential.pk).update(  # a failure, for its badge and its problems
+        verdict="invalid", problem="the signature does not match the file; the claim's hash differs"
+    )
     pages = {
         "admin-index": "/admin/",
         "admin-tasks": "/admin/generation/generationtask/",
@@ -301,6 +305,8 @@ def test_the_admin_pages_operators_use_pass_axe_at_both_widths(browser, live_ser
         "admin-results": "/admin/generation/generationresult/",
         "admin-result": f"/admin/generation/generationresult/{result.pk}/change/",
         "admin-unit": f"/admin/generation/pipelineunit/{unit.pk}/change/",
+        "admin-credentials": "/admin/generation/imagecredential/",
+        "admin-credential": f"/admin/generation/imagecredential/{credential.pk}/change/",
         "admin-prompts": "/admin/siteconfig/settings/",
         "admin-flags": "/admin/siteconfig/config/",
     }

@@ -4,20 +4,27 @@ read what the list's own query selected (list_select_related, annotations), neve
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from generation.models import FaceCheck, PipelineUnit
+from generation.models import FaceCheck, ImageCredential, PipelineUnit
 from testkit.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 def add_rows(count: int) -> None:
-    """`count` tasks of different owners, each with a result named Rousseau, a unit and a face check."""
+    """`count` tasks of different owners, each with a result named Rousseau, a unit, a face check and the Content
+    Credentials of its base image."""
     for n in range(count):
         task = make_task(user=make_user(), persona_description=f"Surfers from Biarritz, group {n}")
         result = make_result(task, lastname="Rousseau")
         PipelineUnit.objects.create(task=task, kind="batch", number=1, size=5, state="done")
         FaceCheck.objects.create(result=result, position=0, image_url=result.base_image_url, faces=1, verdict="ok")
+        ImageCredential.objects.create(
+            task=task, result=result, key=f"avatars/{task.task_code}/{result.pk}/base.png", sha256="0" * 64,
+            size=400_000, manifest_label=f"urn:c2pa:{n}", signer="Avatar Data Generator", verdict="verified",
+            signed_at=timezone.now(), checked_at=timezone.now(), checked_by="storing",
+        )  # fmt: skip
 
 
 PAGES = {
@@ -28,6 +35,9 @@ PAGES = {
     "results, name search": ("/admin/generation/generationresult/", {"q": "Rousseau"}),
     "units": ("/admin/generation/pipelineunit/", {}),
     "face checks": ("/admin/generation/facecheck/", {}),
+    "content credentials": ("/admin/generation/imagecredential/", {}),
+    "content credentials, key search": ("/admin/generation/imagecredential/", {"q": "avatars/"}),
+    "content credentials, verdict filter": ("/admin/generation/imagecredential/", {"verdict__exact": "verified"}),
 }
 
 

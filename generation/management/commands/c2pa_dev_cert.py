@@ -14,14 +14,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Replace an existing pair (say, one expired).")
+        parser.add_argument("--quiet", action="store_true", help="Say nothing when there is nothing to do.")
 
-    def handle(self, *args, force, **options):
+    def handle(self, *args, force, quiet, **options):
         directory = settings.C2PA_DEV_DIR
+        own = (str(directory / DEV_CHAIN), str(directory / DEV_KEY))
+        if own != (settings.C2PA_SIGNING_CERT, settings.C2PA_SIGNING_KEY):
+            if not quiet:
+                self.stdout.write("C2PA_SIGNING_CERT and C2PA_SIGNING_KEY name a certificate of their own; none made.")
+            return
         if not force and (directory / DEV_CHAIN).is_file() and (directory / DEV_KEY).is_file():
-            self.stdout.write(f"A development signing certificate is already in {directory}; --force replaces it.")
+            if not quiet:
+                self.stdout.write(f"A development signing certificate is already in {directory}; --force replaces it.")
             return
         write_dev_credentials(directory)
         self.stdout.write(
-            f"Wrote a development CA (ca.pem) and signing certificate ({DEV_CHAIN}, key {DEV_KEY}) to {directory}. "
-            "Images are signed with it; verifiers trust it once ca.pem is one of their trust anchors."
+            f"setup: wrote a development CA (ca.pem) and signing certificate ({DEV_CHAIN}, key {DEV_KEY}) to "
+            f"{directory}. Images are signed with it; verifiers trust it once ca.pem is one of their trust anchors."
         )
