@@ -1,5 +1,6 @@
 """A log filter that blanks out configured secrets (API key, storage keys, database password,
-SECRET_KEY) wherever they would appear in a log line, including in exception text."""
+SECRET_KEY) and any PEM private key (the C2PA signing key) wherever they would appear in a log line,
+including in exception text."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ MASK = "[redacted]"
 # Secrets shorter than this are blanked only where they stand as a whole token (not inside a longer word or
 # number), so that a short password does not blank out every word that contains it.
 SHORT_SECRET = 8
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 
 
 @cache
@@ -31,6 +33,7 @@ def secrets() -> tuple[re.Pattern[str], ...]:
 
 
 def redact(text: str) -> str:
+    text = PRIVATE_KEY.sub(MASK, text)
     for secret in secrets():
         text = secret.sub(MASK, text)
     return text

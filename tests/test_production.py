@@ -116,6 +116,17 @@ def test_healthz_is_503_and_names_the_storage_when_it_is_unreachable(client, set
     assert b"secret-value-that-must-not-leak" not in response.content and b"AKIA" not in response.content
 
 
+def test_logs_never_show_a_pem_private_key_such_as_the_signing_key():
+    from generation.provenance.credentials import issue
+
+    key = issue().key_pem.decode().strip()
+    record = logging.LogRecord("generation", logging.ERROR, __file__, 1, "loaded %s from the setting", (key,), None)
+    redaction.RedactSecrets().filter(record)
+    assert record.getMessage() == "loaded [redacted] from the setting"
+    cut_off = redaction.redact("head " + key[:120])  # a key cut off mid-way is still blanked out
+    assert cut_off == "head [redacted]"
+
+
 def test_logs_never_show_the_api_key_or_storage_secrets(settings):
     key = "sk-live-abcdefghijklmnop1234"
     settings.OPENAI_API_KEY = key

@@ -50,9 +50,7 @@ def change_url(credential) -> str:
     return reverse("admin:generation_imagecredential_change", args=[credential.pk])
 
 
-def test_the_list_shows_each_stored_file_with_a_verdict_badge_its_task_code_linked_and_its_size(
-    admin_client, photos
-):
+def test_the_list_shows_each_stored_file_with_a_verdict_badge_its_task_code_linked_and_its_size(admin_client, photos):
     task, result = stored(photos)
     credential = ImageCredential.objects.get(key=storage.key_from_url(result.base_image_url))
     html = admin_client.get(LIST_URL).content.decode()
