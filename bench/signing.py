@@ -1,9 +1,12 @@
-"""9. Content Credentials: what signing costs. Per tile, the milliseconds of signing it (a C2PA manifest with the grid
-as parent ingredient, signed with a P-256 key) against the split's own milliseconds, and the split plus the signing
-against the floor of benchmark 4 (Pillow's bare decode + equal crops + encode of the same PNG), all measured in this
-run, alternately. Then the bytes a manifest adds to each kind of file, on real photos (testkit's faces): a base, a
-tile cut from a plain grid, a tile cut from a grid that carries a provider's own manifest (which travels inside the
-tile's), and each thumbnail; and the time of the read-back check every file gets before it is stored.
+"""9. Content Credentials: what signing costs. Per tile, the milliseconds of what the pipeline does to sign it: the
+tile's manifest (the grid as parent ingredient) and its two thumbnails', signed with a P-256 key, and the read-back
+check of all three files before they are stored; on grids without and with a provider's manifest of their own. That
+against the split's own milliseconds, and the split plus the signing against the floor of benchmark 4 (Pillow's bare
+decode + equal crops + encode of the same PNG), all measured in this run, alternately. Signing has no target: it is
+work the split did not do before, stated beside it; the split itself keeps benchmark 4's target. Then the bytes a
+manifest adds to each kind of file, on real photos (testkit's faces): a base, a tile cut from a plain grid, a tile cut
+from a grid that carries a provider's own manifest (which travels inside the tile's), and each thumbnail; and the time
+of the read-back check every file gets before it is stored.
 
 The signer is a development pair made for the run (a local CA and the leaf it issues), so the figures do not depend on
 this machine's own `.c2pa/`."""
@@ -45,22 +48,26 @@ def setup_django(directory: Path) -> None:
     provenance._credentials.cache_clear()
 
 
-def measure_split_and_sign(images: int, rounds: int) -> list[Figure]:
+def measure_split_and_sign(images: int, rounds: int, *, provider: bool) -> list[Figure]:
     from generation import provenance
     from generation.imaging import split_grid_photos
+    from generation.storage import THUMBNAIL_WIDTHS
+    from testkit.provenance import provider_signer
 
     origin = provenance.Origin("bench0001", 1, "gpt-image-2")
     grids = [draw_grid((1024, 1024), 2, 2, seed)[0] for seed in range(images)]
+    if provider:
+        grids = [provider_signer()(data) for data in grids]
 
     def split(data: bytes):
         return split_grid_photos(data, 2, 2, image_format="jpeg", quality=QUALITY)
 
     def sign(tiles) -> None:
         for n, tile in enumerate(tiles, 1):
-            provenance.sign_derived(tile.data, f"t/{n}.jpg", origin, ("photo grid", tile.made_from.source),
-                                    list(tile.made_from.steps))  # fmt: skip
+            for _, data in provenance.signed_files(f"b/{n}.jpg", tile, origin):
+                provenance.read(data)  # the check records.checked makes before a file is stored
 
-    made = [split(data) for data in grids]
+    made = [split_grid_photos(data, 2, 2, thumbnail_widths=THUMBNAIL_WIDTHS, quality=QUALITY) for data in grids]
     for data, tiles in zip(grids, made, strict=True):  # warm-up
         floor_split(data, 2, 2)
         sign(tiles)
@@ -76,11 +83,12 @@ def measure_split_and_sign(images: int, rounds: int) -> list[Figure]:
             sign_times.append(timed(sign, tiles))
     per_tile = 1000 / 4
     split_ms, sign_ms, floor_ms = (median(t) * per_tile for t in (split_times, sign_times, floor_times))
-    common = {"images": images, "runs_each": len(split_times), "png": "1024×1024, 2×2 (benchmark 4's drawn grids)"}
+    grid = "with the provider's manifest" if provider else "plain"
+    common = {"images": images, "runs_each": len(split_times), "png": f"1024×1024, 2×2, benchmark 4's drawn, {grid}"}
     return [
         Figure(
             bench=BENCH,
-            name="signing a tile (grid as parent ingredient), per tile (median), against the split's own time",
+            name=f"signing a tile and its 2 thumbnails + read-back, {grid} grid, per tile (median), against the split",
             value=sign_ms,
             unit="ms",
             limit=split_ms,
@@ -89,12 +97,12 @@ def measure_split_and_sign(images: int, rounds: int) -> list[Figure]:
         ),
         Figure(
             bench=BENCH,
-            name="split + sign 2×2, per tile (median), against decode+crop+encode",
+            name=f"split + signing, {grid} grid, per tile (median), against decode+crop+encode",
             value=split_ms + sign_ms,
             unit="ms",
             limit=floor_ms,
-            target=f"split alone ≤ {TARGET_RATIO}× (benchmark 4); signing stated on top",
-            ok=split_ms / floor_ms <= TARGET_RATIO,
+            target=f"stated; the split alone keeps benchmark 4's ≤ {TARGET_RATIO}×",
+            ok=None,
             details=common | {"split_ms_per_tile": round(split_ms, 3), "split_ratio": round(split_ms / floor_ms, 3)},
         ),
     ]
@@ -163,7 +171,9 @@ def run(quick: bool) -> list[Figure]:
     images, rounds = (2, 6) if quick else (8, 40)
     with tempfile.TemporaryDirectory() as directory:
         setup_django(Path(directory))
-        return measure_split_and_sign(images, rounds) + measure_bytes(rounds)
+        figures = measure_split_and_sign(images, rounds, provider=False)
+        figures += measure_split_and_sign(images, rounds, provider=True)
+        return figures + measure_bytes(rounds)
 
 
 if __name__ == "__main__":

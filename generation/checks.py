@@ -7,17 +7,25 @@ import datetime as dt
 
 from django.core.checks import Error, Tags, Warning, register
 
-from generation.provenance.credentials import CredentialsError, load
+from generation.provenance.credentials import CredentialsError, check_trust_anchors, load
 
 EXPIRY_WARNING = dt.timedelta(days=30)
 
 
 @register(Tags.security, "provenance")
 def signing_credentials(app_configs, **kwargs) -> list:
+    problems = []
+    try:
+        check_trust_anchors()
+    except CredentialsError as error:
+        problems.append(Error(str(error), hint="Or leave C2PA_TRUST_ANCHORS empty.", id="generation.E002"))
     try:
         credentials = load()
     except CredentialsError as error:
-        return [Error(str(error), hint="Every stored image is signed (README, Provenance).", id="generation.E001")]
+        hint = "Every stored image is signed (README, Provenance)."
+        return [*problems, Error(str(error), hint=hint, id="generation.E001")]
+    if problems:
+        return problems
     left = credentials.not_after - dt.datetime.now(dt.UTC)
     if left < EXPIRY_WARNING:
         return [

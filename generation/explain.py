@@ -23,6 +23,13 @@ RULES: tuple[tuple[tuple[str, ...], Explanation], ...] = (
         Explanation("Someone cancelled the task.", "Resume it to make the rest, or leave it as it is."),
     ),
     (
+        ("cannot be signed",),
+        Explanation(
+            "Images could not be signed: the signing certificate or key is missing, expired or wrong.",
+            "Fix C2PA_SIGNING_CERT and C2PA_SIGNING_KEY (`manage.py check` says what is wrong), then Retry.",
+        ),
+    ),
+    (
         ("budget",),
         Explanation("The task reached its spending cap.", "Raise the cap if the rest is worth it, then Retry."),
     ),

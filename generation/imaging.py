@@ -480,14 +480,17 @@ def xmp_packet(description: str = "") -> bytes:
     return packet.encode("utf-8")
 
 
-def with_ai_metadata(data: bytes, *, description: str = "") -> tuple[bytes, str]:
+def with_ai_metadata(data: bytes, *, description: str = "", reencode: bool = False) -> tuple[bytes, str]:
     """Mark an image as returned by an API as AI-generated, without re-encoding its pixels; drop any EXIF.
 
     PNG and JPEG are edited at the chunk/segment level, so the pixel data stays byte-identical. Anything else (WebP,
     or a JPEG/PNG whose EXIF rotates it, which we could not drop without changing how it looks) is decoded and
-    re-encoded losslessly as PNG. Returns (bytes, extension), extension 'png' or 'jpg'. Idempotent.
+    re-encoded losslessly as PNG, as is any image when `reencode` is asked (a file whose container other readers
+    refuse). Returns (bytes, extension), extension 'png' or 'jpg'. Idempotent.
     """
     packet = xmp_packet(description)
+    if reencode:
+        return _reencoded_png_with_xmp(data, packet), "png"
     if data.startswith(_PNG_SIGNATURE):
         chunks = _png_chunks(data)
         if not any(_png_exif_rotates(kind, body) for kind, body, _ in chunks):

@@ -485,6 +485,7 @@ class ImageCredential(models.Model):
         verbose_name = "signed file"
         verbose_name_plural = "signed files"
         indexes = [
+            # The task page's line and the exports: a task's rows counted by verdict.
             models.Index(fields=["task", "verdict"], name="generation_credentials_task"),
             # The admin's list, newest checked first, and its date filter.
             models.Index(fields=["-checked_at", "-id"], name="generation_credentials_checked"),

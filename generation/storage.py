@@ -4,7 +4,7 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -99,6 +99,12 @@ def thumbnail_keys(key: str) -> list[str]:
     return [thumbnail_key(key, width) for width in THUMBNAIL_WIDTHS]
 
 
+def with_thumbnail_keys(keys: Iterable[str | None]) -> set[str]:
+    """The keys of these images (None skipped) and of their thumbnails."""
+    kept = {key for key in keys if key}
+    return kept | {thumbnail for key in kept for thumbnail in thumbnail_keys(key)}
+
+
 def thumbnail_url(image_url: str, width: int) -> str:
     """The public URL of an image's thumbnail `width` px wide (one of THUMBNAIL_WIDTHS), for `srcset`. A URL that
     is not one of ours (no key of ours in it) comes back as it is: there is no thumbnail to show instead.
@@ -191,8 +197,7 @@ def delete_tree(prefix: str) -> int:
 def prune_result(task_code: str, result_id: int, keep: Collection[str | None]) -> int:
     """Delete the persona's files that no row points to any more (those an operator's request replaced), with
     their thumbnails; a kept image keeps its thumbnails. Returns how many files were deleted."""
-    kept = {key for key in keep if key}
-    kept |= {thumbnail for key in kept for thumbnail in thumbnail_keys(key)}
+    kept = with_thumbnail_keys(keep)
     pruned = 0
     for key in list_files(result_prefix(task_code, result_id)):
         if key not in kept:

@@ -27,7 +27,7 @@ def missing_files(
         if not absent:
             continue
         data = known[key] if known and key in known else storage.read(key)
-        made = provenance.sign_thumbnails(thumbnails_of(data, absent), key, origin)
+        made = provenance.sign_thumbnails(thumbnails_of(data, absent), key, provenance.origin_of_stored(data, origin))
         files += [(storage.thumbnail_key(key, width), made[width]) for width in absent]
     return files
 
@@ -81,8 +81,9 @@ def _backfill_result(task: GenerationTask, result_id: int, urls: list[str | None
                 reason = "not an image file" if isinstance(error, UnidentifiedImageError) else str(error)
                 report.problems.append(f"{where}: {key} is not a readable image ({reason}); no thumbnails made")
                 continue
-            records.record(task.pk, result_id, files)
+            rows = records.checked(task.pk, result_id, files)
             for thumbnail, data in files:
                 storage.save(thumbnail, data)
+            records.save_rows(rows)
             report.written += len(files)
             report.complete += not files

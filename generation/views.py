@@ -90,7 +90,8 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
     try:
         task = services.submit_task(user=request.user, **values)
     except ValidationError as error:
-        for field, problems in error.message_dict.items():
+        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for field, problems in by_field.items():
             form.add_error(field if field in form.fields else None, problems)
         return render(request, "generation/task_new.html", {"form": form, "estimate": estimate_for(form)})
     tokens = request.session.get(SUBMITTED_TOKENS, {})

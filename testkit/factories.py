@@ -89,9 +89,10 @@ def make_stored_result(task: GenerationTask, photos: PhotoSet, tiles: int = 4, *
         key = storage.tile_key(task.task_code, result.pk, position)
         files += provenance.signed_files(key, tile, origin)
         urls.append(storage.url(key))
-    records.record(task.pk, result.pk, files)
+    rows = records.checked(task.pk, result.pk, files)
     for key, data in files:
         storage.save(key, data)
+    records.save_rows(rows)
     result.base_image_url, result.images = storage.url(base), urls
     result.save(update_fields=["base_image_url", "images"])
     return result

@@ -15,7 +15,7 @@ from django.conf import settings
 from generation import calls, faces, provenance, ratelimit, storage, thumbnails
 from generation.backends import RefusedError, get_backend
 from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.models import GenerationResult, GenerationTask, ImageCredential, PipelineUnit
 from generation.pipeline import face_checks
 from generation.pipeline.face_review import FaceReview
 from generation.pipeline.lifecycle import Lease, log_unit
@@ -95,20 +95,25 @@ def threads() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def upload(files: list[tuple[str, bytes]], lease: Lease) -> list[Future[None]]:
+Upload = tuple[Future[None], ImageCredential]  # a file being written, and its Content Credentials row
+
+
+def upload(files: list[tuple[str, bytes]], lease: Lease) -> list[Upload]:
     """Start writing files (images and their thumbnails) from the worker's threads, once the lease is checked and
-    each file's Content Credentials are read back and recorded. Every file the pipeline stores goes through here
-    and storage.save."""
+    each file's Content Credentials read back as valid. Every file the pipeline stores goes through here and
+    storage.save."""
     lease.check()
-    records.record(lease.unit.task_id, lease.unit.result_id, files)
+    rows = records.checked(lease.unit.task_id, lease.unit.result_id, files)
     pool = threads()
-    return [pool.submit(storage.save, key, data) for key, data in files]
+    return [(pool.submit(storage.save, key, data), kept) for (key, data), kept in zip(files, rows, strict=True)]
 
 
-def finish(uploads: list[Future[None]]) -> None:
-    """Wait for every upload, then raise the first failed one's error (none is left running behind it)."""
-    wait(uploads)
-    for future in uploads:
+def finish(uploads: list[Upload]) -> None:
+    """Wait for every upload, keep the rows of the files written, then raise the first failed one's error (none is
+    left running behind it). A row is kept only for a file that is there."""
+    wait([future for future, _ in uploads])
+    records.save_rows([kept for future, kept in uploads if future.exception() is None])
+    for future, _ in uploads:
         future.result()
 
 
@@ -140,10 +145,8 @@ def base_image(
         if review and review.base_needs_remaking(raw):
             raw = make_base(task, result)
             review.check_base(raw, remade=True)
-        data, extension = with_ai_metadata(raw)
-        key = storage.base_key(task.task_code, result.pk, extension, version)
-        photo = Photo(data, thumbnails_of(data, storage.THUMBNAIL_WIDTHS))
-        files = provenance.signed_files(key, photo, origin, answer=raw)
+        files = signed_base_files(raw, unit, origin, version)
+        key = files[0][0]
         store(files, lease)
         data = files[0][1]
         log_unit(unit, "stored base image %s (%s bytes) and its thumbnails, signed", key, len(data))
@@ -154,6 +157,25 @@ def base_image(
     if review:
         review.record_base(url)
     return data, url
+
+
+def signed_base_files(
+    raw: bytes, unit: PipelineUnit, origin: provenance.Origin, version: str
+) -> list[tuple[str, bytes]]:
+    """The base as the model sent it (marked, EXIF dropped), signed, with its thumbnails. A file whose container
+    c2pa cannot parse (a broken chunk the decoder shrugs off) is signed as a lossless PNG of the same pixels."""
+    task, result = unit.task, unit.result
+    data, extension = with_ai_metadata(raw)
+    thumbnails = thumbnails_of(data, storage.THUMBNAIL_WIDTHS)
+    try:
+        return provenance.signed_files(
+            storage.base_key(task.task_code, result.pk, extension, version), Photo(data, thumbnails), origin, answer=raw
+        )
+    except provenance.SigningError as error:
+        log_unit(unit, "the model's base could not be signed as sent (%s); signing a lossless PNG of it", error)
+    data, extension = with_ai_metadata(raw, reencode=True)
+    key = storage.base_key(task.task_code, result.pk, extension, version)
+    return provenance.signed_files(key, Photo(data, thumbnails), origin)
 
 
 def make_tiles(
@@ -202,6 +224,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     expected = task.images_per_persona
     if not version and isinstance(result.images, list) and len(result.images) == expected:
         return Photos(result.images, result.base_image_url)
+    provenance.signing_credentials()  # before any call is paid for: a CredentialsError stops the task
     # What an earlier run stored, from one listing of the result's folder rather than a request per file.
     stored = set(storage.list_files(storage.result_prefix(task.task_code, result.pk)))
     review = FaceReview(unit) if face_checks.enabled() else None
@@ -237,7 +260,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
         for (layout, part, keys, first), delay in zip(missing, delays, strict=True)
     }
     first_error: Exception | None = None
-    uploads: list[Future[None]] = []
+    uploads: list[Upload] = []
     tiles_stored = 0
     for grid in as_completed(grids):  # a grid's tiles are uploaded, in parallel, as soon as it is split
         keys, layout, first = grids[grid]

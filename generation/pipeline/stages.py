@@ -17,6 +17,7 @@ from generation.pipeline.images import run_images
 from generation.pipeline.lifecycle import Lease, LeaseLost, log_unit
 from generation.pipeline.personas import run_batch
 from generation.pipeline.redo import run_new_bios, run_new_image, run_new_photos
+from generation.provenance import CredentialsError
 
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind
@@ -52,6 +53,9 @@ def run_unit(unit_pk: int) -> None:
         except FatalBackendError as error:
             log_unit(unit, "fatal: %s", error, level=logging.ERROR)
             lifecycle.stop_for_fatal(unit, str(error))
+        except CredentialsError as error:  # every image of every unit would fail the same way
+            log_unit(unit, "fatal: images cannot be signed: %s", error, level=logging.ERROR)
+            lifecycle.stop_for_fatal(unit, f"Images cannot be signed: {error}")
         except (RefusedError, RejectedInputError) as error:
             log_unit(unit, "rejected: %s", error, level=logging.WARNING)
             lifecycle.fail_unit(unit, str(error), error_code=error.code)

@@ -12,6 +12,7 @@ triple their size (bench/signing.py), and the full-size file carries it.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -23,10 +24,11 @@ from io import BytesIO
 
 import c2pa
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from generation import storage
 from generation.imaging import TRAINED_ALGORITHMIC_MEDIA, Photo
-from generation.provenance.credentials import Credentials, CredentialsError, load, trust_anchors
+from generation.provenance.credentials import Credentials, CredentialsError, check_trust_anchors, load, trust_anchors
 
 log = logging.getLogger("generation.pipeline")
 
@@ -48,11 +50,15 @@ PRODUCT = "Avatar Data Generator"
 # Our own assertion: which task and persona an image belongs to (nothing about any real person).
 ASSERTION = "org.avatar-data-generator.persona"
 PARENT = "parent"  # the label our manifests give their parent ingredient
-_MIME = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg", b"RIFF": "image/webp"}
+_MIME = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg"}
 
 
 class SigningError(Exception):
     """An image could not be signed (it is not a PNG, JPEG or WebP, or the library refused it)."""
+
+
+class ParentUnreadable(SigningError):
+    """c2pa could not take the image a photo was made from as its ingredient (a broken manifest of its own)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ def mime_of(data: bytes) -> str:
     for magic, mime in _MIME.items():
         if data.startswith(magic):
             return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
     raise SigningError("not a PNG, JPEG or WebP file")
 
 
@@ -86,29 +94,38 @@ def _credentials() -> Credentials:
     return load()
 
 
+@sensitive_variables("credentials")
 def signing_credentials() -> Credentials:
-    """The signing credentials, checked once per process. Raises CredentialsError (with no key material)."""
+    """The signing credentials, read and checked once per process, and checked against the clock on every call: a
+    worker whose certificate expires meanwhile stops signing (and reads renewed files) rather than sign with it.
+    Raises CredentialsError (with no key material)."""
     try:
-        return _credentials()
+        credentials = _credentials()
+        if credentials.not_after < dt.datetime.now(dt.UTC):
+            _credentials.cache_clear()
+            credentials = _credentials()  # the renewed files, or the CredentialsError saying it expired
     except CredentialsError:
         _credentials.cache_clear()  # fixed files are picked up without a restart
         raise
+    return credentials
 
 
 _local = threading.local()
 
 
+@sensitive_variables("creds", "info")
 def _thread_state() -> threading.local:
-    """c2pa's signer and contexts for this thread (its objects are not for sharing across threads, nor forks)."""
-    if getattr(_local, "pid", None) != os.getpid():
-        creds = signing_credentials()
+    """c2pa's signer and contexts for this thread (its objects are not for sharing across threads, nor forks), made
+    again when the credentials change."""
+    creds = signing_credentials()
+    if getattr(_local, "pid", None) != os.getpid() or getattr(_local, "credentials", None) is not creds:
         info = c2pa.C2paSignerInfo(
             creds.algorithm.encode(), creds.chain_pem, creds.key_pem, settings.C2PA_TIMESTAMP_URL or None
         )
         _local.signer = c2pa.Signer.from_info(info)
         # No claim thumbnail: it would add a preview as large as our own thumbnails to every file.
         _local.signing = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
-        _local.pid = os.getpid()
+        _local.pid, _local.credentials = os.getpid(), creds
     return _local
 
 
@@ -141,9 +158,11 @@ def _sign(data: bytes, manifest: dict, parent: tuple[str, bytes] | None = None, 
             if parent:
                 title, source = parent
                 relationship = "componentOf" if component else "parentOf"
-                builder.add_ingredient(
-                    {"title": title, "relationship": relationship, "label": PARENT}, mime_of(source), BytesIO(source)
-                )
+                try:
+                    ingredient = {"title": title, "relationship": relationship, "label": PARENT}
+                    builder.add_ingredient(ingredient, mime_of(source), BytesIO(source))
+                except (c2pa.C2paError, SigningError) as error:
+                    raise ParentUnreadable(f"c2pa could not read {title}: {error}") from None
             builder.sign(state.signer, mime, BytesIO(data), out)
     except c2pa.C2paError as error:
         raise SigningError(f"c2pa could not sign the image: {error}") from None
@@ -166,7 +185,11 @@ def sign_base(data: bytes, title: str, origin: Origin, answer: bytes | None = No
     of its own, the answer goes in as a component ingredient, so that manifest is kept."""
     parent = ("model answer", answer) if answer is not None and has_manifest(answer) else None
     manifest = _manifest(title, origin, [_action("c2pa.created", origin)], image="base")
-    return _sign(data, manifest, parent, component=True)
+    try:
+        return _sign(data, manifest, parent, component=True)
+    except ParentUnreadable as error:
+        log.warning("%s: the model's own credentials could not be read (%s); signed without them", title, error)
+    return _sign(data, manifest)
 
 
 def sign_derived(data: bytes, title: str, origin: Origin, parent: tuple[str, bytes], steps: list[str]) -> bytes:
@@ -180,7 +203,7 @@ def sign_derived(data: bytes, title: str, origin: Origin, parent: tuple[str, byt
     steps_taken = [_action(step, origin) for step in steps]
     try:
         return _sign(data, _manifest(title, origin, opened + steps_taken, image="photo"), parent)
-    except SigningError as error:
+    except ParentUnreadable as error:
         log.warning("%s: its parent's credentials could not be read (%s); signed without them", title, error)
     created = [_action("c2pa.created", origin)]
     mine = {"image": "photo", "parent": parent[0], "parent_credentials": "unreadable"}
@@ -191,6 +214,13 @@ def sign_thumbnail(data: bytes, title: str, origin: Origin, image_key: str) -> b
     """A smaller copy of a stored image: made by the model, then `c2pa.resized`; our assertion names the image."""
     actions = [_action("c2pa.created", origin), _action("c2pa.resized", origin)]
     return _sign(data, _manifest(title, origin, actions, image="thumbnail", of=image_key))
+
+
+def origin_of_stored(data: bytes, origin: Origin) -> Origin:
+    """The origin for files made now from a stored image: the model its own credentials name, when they name one
+    (the settings may have changed since it was made)."""
+    model = read(data).model
+    return Origin(origin.task_code, origin.persona_id, model) if model else origin
 
 
 def sign_thumbnails(thumbnails: Mapping[int, bytes], image_key: str, origin: Origin) -> dict[int, bytes]:
@@ -224,15 +254,20 @@ class Reading:
 
     state: str | None  # "Trusted", "Valid" or "Invalid" (c2pa's words); None when the file has no manifest
     failures: list[str] = field(default_factory=list)
-    trusted: bool = False
     label: str = ""
     claim_generator: str = ""
     signer: str = ""
     actions: list[str] = field(default_factory=list)
     source_types: set[str] = field(default_factory=set)
+    model: str = ""  # the software agent of its first action that names one
     ours: dict = field(default_factory=dict)
     ingredients: list[dict] = field(default_factory=list)  # title, relationship, whether it carries a manifest
     error: str = ""
+
+    @property
+    def trusted(self) -> bool:
+        """Signed by a certificate chained to one of C2PA_TRUST_ANCHORS."""
+        return self.state == "Trusted"
 
     @property
     def problems(self) -> list[str]:
@@ -252,10 +287,15 @@ class Reading:
 
 
 def _trust_context() -> c2pa.Context:
-    """This thread's reading context, which trusts C2PA_TRUST_ANCHORS (a verifier needs no signing key)."""
+    """This thread's reading context, which trusts C2PA_TRUST_ANCHORS (a verifier needs no signing key). Raises
+    CredentialsError when the anchors are not certificates c2pa can read."""
     if getattr(_local, "trust_pid", None) != os.getpid():
+        check_trust_anchors()  # c2pa itself takes anything between PEM markers
         anchors = trust_anchors()
-        _local.trust = c2pa.Context.from_dict({"trust": {"trust_anchors": anchors}} if anchors else {})
+        try:
+            _local.trust = c2pa.Context.from_dict({"trust": {"trust_anchors": anchors}} if anchors else {})
+        except c2pa.C2paError as error:
+            raise CredentialsError(f"C2PA_TRUST_ANCHORS cannot be used as trust anchors: {error}") from None
         _local.trust_pid = os.getpid()
     return _local.trust
 
@@ -266,8 +306,9 @@ def read(data: bytes) -> Reading:
         mime = mime_of(data)
     except SigningError as error:
         return Reading(state=None, error=str(error))
+    context = _trust_context()
     try:
-        reader = c2pa.Reader.try_create(mime, BytesIO(data), None, _trust_context())
+        reader = c2pa.Reader.try_create(mime, BytesIO(data), None, context)
     except c2pa.C2paError as error:
         return Reading(state="Invalid", error=f"the manifest cannot be read: {error}")
     if reader is None:
@@ -280,7 +321,6 @@ def read(data: bytes) -> Reading:
     reading = Reading(
         state=store.get("validation_state"),
         failures=[code for code in codes if code not in _NOT_FAILURES],
-        trusted=store.get("validation_state") == "Trusted",
         label=manifest.get("label", ""),
         claim_generator=next(iter(manifest.get("claim_generator_info") or [{}])).get("name", ""),
         signer=(manifest.get("signature_info") or {}).get("common_name", ""),
@@ -289,6 +329,7 @@ def read(data: bytes) -> Reading:
         if assertion.get("label", "").startswith("c2pa.actions"):
             for action in assertion.get("data", {}).get("actions", []):
                 reading.actions.append(action.get("action", ""))
+                reading.model = reading.model or (action.get("softwareAgent") or {}).get("name", "")
                 if action.get("digitalSourceType"):
                     reading.source_types.add(action["digitalSourceType"])
         elif assertion.get("label") == ASSERTION:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 DEV_ORGANIZATION = "Avatar Data Generator (development)"
 # The file names `c2pa_dev_cert` writes, inside C2PA_DEV_DIR.
@@ -35,15 +36,17 @@ class CredentialsError(Exception):
 @dataclass(frozen=True)
 class Credentials:
     chain_pem: bytes  # the leaf first, then the certificates that issued it
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)
     algorithm: str  # c2pa's name: es256, es384, es512, ps256, ed25519
     subject: str
     issuer: str
     not_after: dt.datetime
 
 
-def _pem_of(value: str, what: str, setting: str) -> bytes:
-    """PEM text given in the setting itself, or read from the path it names."""
+@sensitive_variables("value")
+def _pem_of(value: str, what: str, setting: str, *, secret: bool = False) -> bytes:
+    """PEM text given in the setting itself, or read from the path it names. A secret's value is never repeated
+    in a message: it may be the key itself, in some other encoding."""
     if not value.strip():
         raise CredentialsError(
             f"No {what}: {setting} is not set. For development run `manage.py c2pa_dev_cert`; in production set "
@@ -52,14 +55,16 @@ def _pem_of(value: str, what: str, setting: str) -> bytes:
     if "-----BEGIN" in value:
         return value.encode("utf-8")
     path = Path(value).expanduser()
+    named = f"The {what} file ({setting})" if secret else f"The {what} file {path} ({setting})"
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise CredentialsError(
-            f"The {what} file {path} ({setting}) does not exist. For development run `manage.py c2pa_dev_cert`."
+            f"{named} does not exist: the setting is neither PEM text nor the path of a file. For development run "
+            "`manage.py c2pa_dev_cert`."
         ) from None
     except OSError as error:
-        raise CredentialsError(f"The {what} file {path} ({setting}) cannot be read: {error.strerror}.") from None
+        raise CredentialsError(f"{named} cannot be read: {error.strerror}.") from None
 
 
 def _algorithm(key: object) -> str:
@@ -100,6 +105,7 @@ def _name(certificate: x509.Certificate, which: str) -> str:
     return str(common_names[0].value) if common_names else name.rfc4514_string()
 
 
+@sensitive_variables("key_pem", "key")
 def check(chain_pem: bytes, key_pem: bytes, *, now: dt.datetime | None = None) -> Credentials:
     """The credentials, if they can sign manifests that validators accept: a parseable chain whose leaf is
     valid now, not self-signed, meant for signing, and the key's own. Raises CredentialsError saying what is wrong."""
@@ -147,18 +153,35 @@ def check(chain_pem: bytes, key_pem: bytes, *, now: dt.datetime | None = None) -
 
 
 def trust_anchors() -> str:
-    """PEM text of the CAs a verifier trusts (C2PA_TRUST_ANCHORS: the text itself, or a path); '' for none."""
+    """PEM text of the CAs a verifier trusts (C2PA_TRUST_ANCHORS: the text itself, or a path); '' for none, and for
+    the development CA's default path while there is no development CA."""
     value = settings.C2PA_TRUST_ANCHORS
     if not value or "-----BEGIN" in value:
         return value
     path = Path(value).expanduser()
-    return path.read_text() if path.is_file() else ""
+    if not path.is_file() and path == settings.C2PA_DEV_DIR / DEV_CA:
+        return ""
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CredentialsError(f"The trust anchors file {path} (C2PA_TRUST_ANCHORS) cannot be read: {error}.") from None
+
+
+def check_trust_anchors() -> int:
+    """How many CA certificates C2PA_TRUST_ANCHORS holds. Raises CredentialsError when it is not PEM certificates."""
+    anchors = trust_anchors()
+    if not anchors:
+        return 0
+    try:
+        return len(x509.load_pem_x509_certificates(anchors.encode("utf-8")))
+    except ValueError:
+        raise CredentialsError("C2PA_TRUST_ANCHORS is not a list of PEM certificates.") from None
 
 
 def load() -> Credentials:
     """The configured credentials, checked. Raises CredentialsError."""
     chain_pem = _pem_of(settings.C2PA_SIGNING_CERT, "signing certificate", "C2PA_SIGNING_CERT")
-    key_pem = _pem_of(settings.C2PA_SIGNING_KEY, "signing key", "C2PA_SIGNING_KEY")
+    key_pem = _pem_of(settings.C2PA_SIGNING_KEY, "signing key", "C2PA_SIGNING_KEY", secret=True)
     return check(chain_pem, key_pem)
 
 

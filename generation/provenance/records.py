@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from generation import storage
 from generation.models import GenerationTask, ImageCredential
-from generation.provenance import Reading, read
+from generation.provenance import Reading, SigningError, read
 
 Verdict = ImageCredential.Verdict
 STORING = "storing"
@@ -56,17 +56,20 @@ def save_rows(rows: list[ImageCredential], *, signed: bool = True) -> None:
     ImageCredential.objects.bulk_create(rows, update_conflicts=True, unique_fields=["key"], update_fields=fields)
 
 
-def record(task_id: int, result_id: int, files: Iterable[tuple[str, bytes]]) -> None:
-    """Read back the credentials of files about to be stored and keep the outcome, before the files are written
-    (so every stored file has its row; a row whose write was cut off is replaced by the run that writes it)."""
-    save_rows([row(task_id, result_id, key, data, read(data), STORING) for key, data in files])
+def checked(task_id: int, result_id: int, files: Iterable[tuple[str, bytes]]) -> list[ImageCredential]:
+    """The rows of files about to be stored, from their credentials read back as a verifier would. Raises
+    SigningError for a file whose credentials do not validate, before anything is stored. The caller saves the
+    rows of the files once they are written."""
+    rows = [row(task_id, result_id, key, data, read(data), STORING) for key, data in files]
+    for kept in rows:
+        if kept.verdict != Verdict.VERIFIED:
+            raise SigningError(f"{kept.key} was signed, but its Content Credentials do not validate: {kept.problem}")
+    return rows
 
 
 def forget_all_but(result_id: int, keep: Collection[str | None]) -> None:
     """Drop the rows of a persona's files that were pruned: all but its kept images and their thumbnails."""
-    kept = {key for key in keep if key}
-    kept |= {thumbnail for key in kept for thumbnail in storage.thumbnail_keys(key)}
-    ImageCredential.objects.filter(result_id=result_id).exclude(key__in=kept).delete()
+    ImageCredential.objects.filter(result_id=result_id).exclude(key__in=storage.with_thumbnail_keys(keep)).delete()
 
 
 @dataclass(frozen=True)

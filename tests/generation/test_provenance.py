@@ -151,6 +151,15 @@ def test_a_file_re_saved_without_its_metadata_has_no_credentials():
 
 def test_a_file_that_is_not_an_image_reads_as_a_problem_not_an_error():
     assert provenance.read(b"<html>not an image</html>").problems == ["not a PNG, JPEG or WebP file"]
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(24)  # RIFF, but sound: not taken for a WebP
+    assert provenance.read(wav).problems == ["not a PNG, JPEG or WebP file"]
+
+
+def test_files_made_later_from_a_stored_image_name_the_model_that_made_it_not_todays():
+    signed = provenance.sign_base(base_photo(), "base.jpg", provenance.Origin("abcd2345", 17, "gpt-image-1"))
+    today = provenance.Origin("abcd2345", 17, "gpt-image-2")
+    assert provenance.origin_of_stored(signed, today) == provenance.Origin("abcd2345", 17, "gpt-image-1")
+    assert provenance.origin_of_stored(base_photo(), today) == today  # no credentials of its own to go by
 
 
 def test_a_manifest_that_does_not_say_ai_generated_is_a_problem():
@@ -227,8 +236,11 @@ def test_settings_take_pem_text_or_a_path_and_a_missing_file_names_the_setting(s
     settings.C2PA_SIGNING_KEY = str(tmp_path / "key.pem")
     assert credentials.load().subject == "Test Org signer"
     settings.C2PA_SIGNING_KEY = str(tmp_path / "absent.pem")
-    with pytest.raises(credentials.CredentialsError, match=r"absent.pem \(C2PA_SIGNING_KEY\) does not exist"):
+    with pytest.raises(
+        credentials.CredentialsError, match=r"The signing key file \(C2PA_SIGNING_KEY\) does not exist"
+    ) as caught:
         credentials.load()
+    assert "absent.pem" not in str(caught.value)  # a key's setting is never repeated: it may be the key itself
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -136,6 +136,20 @@ def test_submitting_the_form_creates_a_task_and_opens_its_page(client, staff):
     assert (task.user, task.number_to_generate, task.images_per_persona) == (staff, 6, 4)
 
 
+def test_the_form_says_plainly_that_no_task_starts_while_images_cannot_be_signed(client, staff, settings, tmp_path):
+    from generation import provenance
+
+    settings.C2PA_SIGNING_CERT = str(tmp_path / "renewed-elsewhere.pem")
+    provenance._credentials.cache_clear()
+    try:
+        response = client.post(reverse("task_new"), new_task_data())
+    finally:
+        provenance._credentials.cache_clear()
+    assert response.status_code == 200
+    assert "No task can start, because its images could not be signed" in response.content.decode()
+    assert not GenerationTask.objects.exists()
+
+
 def test_submitting_the_same_form_twice_makes_one_task(client, staff):
     data = new_task_data()
     first = client.post(reverse("task_new"), data)
