@@ -487,7 +487,7 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
     csv_body, json_body, zip_body = body_of(csv_response), body_of(json_response), body_of(zip_response)
 
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
-    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 11 + 3 * images_each
+    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 12 + 3 * images_each
     assert rows[1:] == [expected_csv_row(result, images_each) for result in results]
 
     document = json.loads(json_body)
