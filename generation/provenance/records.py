@@ -67,6 +67,15 @@ def checked(task_id: int, result_id: int, files: Iterable[tuple[str, bytes]]) ->
     return rows
 
 
+def fill_in(task_id: int, result_id: int, keys: Collection[str]) -> None:
+    """Rows for stored files that lack theirs: those a worker wrote just before it was killed, which a later run
+    reuses instead of writing again. Each is read from the storage and recorded as it is found (one query when
+    none is missing)."""
+    have = set(ImageCredential.objects.filter(result_id=result_id, key__in=keys).values_list("key", flat=True))
+    found = [(key, storage.read(key)) for key in sorted(set(keys) - have)]
+    save_rows([row(task_id, result_id, key, data, read(data), STORING) for key, data in found])
+
+
 def forget_all_but(result_id: int, keep: Collection[str | None]) -> None:
     """Drop the rows of a persona's files that were pruned: all but its kept images and their thumbnails."""
     ImageCredential.objects.filter(result_id=result_id).exclude(key__in=storage.with_thumbnail_keys(keep)).delete()

@@ -10,15 +10,18 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from PIL import Image, ImageChops
 
 from generation import explain, provenance, selectors, storage
-from generation.models import GenerationTask, ImageCredential
-from generation.pipeline.stages import run_inline
+from generation.models import GenerationResult, GenerationTask, ImageCredential, PipelineUnit
+from generation.pipeline import lifecycle
+from generation.pipeline.stages import run_inline, run_unit
 from generation.provenance import records
 from generation.provenance.credentials import issue
 from testkit import faces
@@ -273,3 +276,27 @@ def test_verify_provenance_refuses_a_task_still_running(fake_openai, s3_bucket):
     task = submit(number_to_generate=1, images_per_persona=4)
     with pytest.raises(CommandError, match=f"Task {task.task_code} is still running"):
         call_command("verify_provenance", task.task_code.upper(), stdout=io.StringIO())
+
+
+def test_a_run_after_a_kill_between_the_uploads_and_their_rows_records_the_files_it_reuses(fake_openai, s3_bucket):
+    """A worker died after its files were written and before their rows were: the next run reuses the files (no
+    call, no write) and records them as it finds them, so the task page counts every file."""
+    task = submit(number_to_generate=2, images_per_persona=4)
+    token = lifecycle.inline.set(True)
+    try:
+        lifecycle.start(task.pk)
+        run_unit(task.units.get(kind=PipelineUnit.Kind.BATCH).pk)
+        unit, other = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("pk")
+        run_unit(unit.pk)  # the other persona's unit waits: the task is still running
+        ImageCredential.objects.filter(task=task).delete()  # as the kill left them: files stored, no rows
+        GenerationResult.objects.filter(pk=unit.result_id).update(images=None)
+        PipelineUnit.objects.filter(pk=unit.pk).update(
+            state=PipelineUnit.State.RUNNING, lease_until=timezone.now() - timedelta(seconds=1)
+        )
+        calls = len(fake_openai.requests)
+        run_unit(unit.pk)
+        assert len(fake_openai.requests) == calls
+        run_unit(other.pk)
+    finally:
+        lifecycle.inline.reset(token)
+    assert_task_stored_completely(task, s3_bucket)  # every file, and one verified row each
