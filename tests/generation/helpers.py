@@ -1,11 +1,14 @@
-"""Checks shared by the pipeline tests: fetch what a task stored, by its public URLs."""
+"""Checks and steps shared by the pipeline tests: fetch what a task stored, by its public URLs; run part of a task
+in this process; see which indexes a query's plan reads."""
 
 from __future__ import annotations
 
 import io
+import json
 import urllib.request
 from collections.abc import Iterable
 
+from django.db import connection
 from PIL import Image
 
 from generation import provenance, storage
@@ -123,3 +126,38 @@ def settled(task: GenerationTask) -> bool:
 def settle(task: GenerationTask) -> None:
     wait_until(lambda: settled(task), timeout=60, message="the action to be run")
     assert task.status == GenerationTask.Status.COMPLETED, task.error_log
+
+
+def used_indexes(queryset) -> set[str]:
+    """The indexes PostgreSQL's plan for `queryset` reads, with sequential scans priced out of the question (the
+    test tables are tiny, where a scan would win on cost)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = json.loads(queryset.explain(format="json"))
+    found = set()
+
+    def walk(node):
+        if "Index Name" in node:
+            found.add(node["Index Name"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found
+
+
+def run_first_persona(task: GenerationTask) -> tuple[PipelineUnit, PipelineUnit]:
+    """Start a two-persona task in this process and run its batch and the first persona's images unit; the other
+    persona's unit waits, so the task still runs. Returns (that unit, the waiting one)."""
+    from generation.pipeline import lifecycle
+    from generation.pipeline.stages import run_unit
+
+    token = lifecycle.inline.set(True)
+    try:
+        lifecycle.start(task.pk)
+        run_unit(task.units.get(kind=PipelineUnit.Kind.BATCH).pk)
+        first, waiting = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("pk")
+        run_unit(first.pk)
+    finally:
+        lifecycle.inline.reset(token)
+    return first, waiting

@@ -2,12 +2,10 @@
 filtered by verdict, checker and day, found by task id, key or manifest label through indexes, and linked from the
 task's admin page."""
 
-import json
 import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +17,7 @@ from generation.provenance_admin import ImageCredentialAdmin
 from testkit.faces import astronaut
 from testkit.factories import PhotoSet, make_stored_result, make_task
 from tests.conftest import requires_postgresql
+from tests.generation.helpers import used_indexes
 
 pytestmark = pytest.mark.django_db
 
@@ -159,23 +158,6 @@ def test_the_task_page_links_to_the_credentials_of_its_files_and_that_list_holds
     link = f"{LIST_URL}?task__id__exact={task.pk}"
     assert f'<a href="{link}">Content Credentials of its files</a>' in html
     assert sorted(listed(admin_client, task__id__exact=task.pk)) == keys_of(task)
-
-
-def used_indexes(queryset) -> set[str]:
-    """The indexes PostgreSQL's plan reads, sequential scans priced out (the test table is tiny)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = json.loads(queryset.explain(format="json"))
-    found = set()
-
-    def walk(node):
-        if "Index Name" in node:
-            found.add(node["Index Name"])
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
-    return found
 
 
 @requires_postgresql

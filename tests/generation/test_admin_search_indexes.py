@@ -1,8 +1,6 @@
 """Migration 0014's trigram indexes exist on PostgreSQL, and the admin's own search queries can use them: the
 index expressions are exactly those Django's `icontains` compiles to."""
 
-import json
-
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -11,6 +9,7 @@ from django.test import RequestFactory
 from generation.admin import GenerationResultAdmin, GenerationTaskAdmin
 from generation.models import GenerationResult, GenerationTask
 from tests.conftest import requires_postgresql
+from tests.generation.helpers import used_indexes
 
 pytestmark = [pytest.mark.django_db, requires_postgresql]
 
@@ -38,24 +37,6 @@ def test_the_trigram_indexes_exist_as_gin_indexes_on_the_upper_cased_columns():
         assert "USING gin" in definition and "gin_trgm_ops" in definition, definition
         assert TRIGRAM_INDEXES[name][1] in definition, definition
     assert fetch("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'") == [(1,)]
-
-
-def used_indexes(queryset) -> set[str]:
-    """The indexes PostgreSQL's plan for `queryset` reads, with sequential scans priced out of the question (the
-    test tables are tiny, where a scan would win on cost)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = json.loads(queryset.explain(format="json"))
-    found = set()
-
-    def walk(node):
-        if "Index Name" in node:
-            found.add(node["Index Name"])
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
-    return found
 
 
 def searched(model_admin_class, model, term: str):

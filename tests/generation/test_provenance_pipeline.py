@@ -28,7 +28,7 @@ from testkit import faces
 from testkit.factories import make_user
 from testkit.provenance import PROVIDER, provider_signer
 from testkit.servers import ROOT, database_url
-from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
+from tests.generation.helpers import assert_task_stored_completely, fetch_image, run_first_persona, submit
 from tests.generation.test_provenance import flip_pixel_byte
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -282,12 +282,9 @@ def test_a_run_after_a_kill_between_the_uploads_and_their_rows_records_the_files
     """A worker died after its files were written and before their rows were: the next run reuses the files (no
     call, no write) and records them as it finds them, so the task page counts every file."""
     task = submit(number_to_generate=2, images_per_persona=4)
+    unit, other = run_first_persona(task)
     token = lifecycle.inline.set(True)
     try:
-        lifecycle.start(task.pk)
-        run_unit(task.units.get(kind=PipelineUnit.Kind.BATCH).pk)
-        unit, other = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("pk")
-        run_unit(unit.pk)  # the other persona's unit waits: the task is still running
         ImageCredential.objects.filter(task=task).delete()  # as the kill left them: files stored, no rows
         GenerationResult.objects.filter(pk=unit.result_id).update(images=None)
         PipelineUnit.objects.filter(pk=unit.pk).update(

@@ -23,6 +23,7 @@ from tests.generation.helpers import (
     assert_task_signed,
     assert_task_stored_completely,
     fetch_image,
+    run_first_persona,
     submit,
     with_thumbnails,
 )
@@ -133,14 +134,7 @@ def test_a_run_cut_off_between_the_images_and_their_thumbnails_makes_them_from_t
     """A worker died after storing the base and tiles, before their thumbnails: the next run writes exactly the
     missing thumbnails, from the stored files, with no API call and without writing an image again."""
     task = submit(number_to_generate=2, images_per_persona=4)
-    token = lifecycle.inline.set(True)
-    try:
-        lifecycle.start(task.pk)
-        run_unit(task.units.get(kind=PipelineUnit.Kind.BATCH).pk)
-        unit, _ = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("pk")
-        run_unit(unit.pk)  # the other persona's unit waits: the task is still running
-    finally:
-        lifecycle.inline.reset(token)
+    unit, _ = run_first_persona(task)
     result = GenerationResult.objects.get(pk=unit.result_id)
     urls = image_urls(result)
     images = etags(s3_bucket, map(storage.key_from_url, urls))
