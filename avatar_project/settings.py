@@ -110,11 +110,15 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 
 # Sign-in throttling (django-axes). The policy: AXES_FAILURE_LIMIT failures for one account from one address lock
-# that pair out for AXES_COOLOFF_MINUTES. The account's owner still signs in from their own address, and others
-# behind the attacker's address still sign in to their accounts, so a lockout cannot be used to shut anyone out.
-# Failures during a lockout do not restart the cool-off. The address and the email are taken as
-# accounts/throttling.py says, so neither a forged X-Forwarded-For nor the case of the email dodges the count.
+# that pair out for AXES_COOLOFF_MINUTES, and SIGN_IN_ADDRESS_FAILURE_LIMIT failures from one address across all
+# accounts (credential stuffing) lock that address out for as long. A locked-out attempt is refused before its
+# password is hashed. The account's owner still signs in from their own address, so a lockout cannot be used to
+# shut anyone out; only people sharing a stuffer's address wait out the cool-off. Failures during a lockout do not
+# restart the cool-off. The address and the email are taken as accounts/throttling.py says, so neither a forged
+# X-Forwarded-For nor the case of the email dodges the count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "accounts.throttling.AddressLimitHandler"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
