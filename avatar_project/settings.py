@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn, with far-future caching.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # App pages and partials: `Cache-Control: private, no-cache` unless a view said otherwise.
+    "avatar_project.middleware.PrivatePages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,6 +163,13 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Serving what the web server does not: local media, and the details of /healthz. ---
+# Local media (no bucket) with DEBUG off is served by nobody unless this is on: Django then serves MEDIA_URL itself,
+# to signed-in staff only, which suits a small install (`manage.py check --deploy` says so when it is off).
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
+# A monitor that sends `Authorization: Bearer <this>` sees which part of /healthz failed (empty: staff only).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Storage: S3 (or any S3-compatible server) when a bucket is named, else local files. ---
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
