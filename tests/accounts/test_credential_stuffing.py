@@ -71,3 +71,16 @@ def test_a_person_who_mistypes_a_few_passwords_is_not_locked_out_of_another_acco
         for _ in range(2):
             assert sign_in(client, email, "wrong", STUFFER).status_code == 200
     assert sign_in(client, OWNER, PASSWORD, STUFFER).status_code == 302
+
+
+def test_signing_in_to_an_own_account_does_not_clear_the_address_count(client, settings, counting_hasher):
+    """A stuffer with an account of their own cannot reset the address's count by signing in to it now and then:
+    a success clears only the failures of that account from that address."""
+    make_user(OWNER, password=PASSWORD, is_staff=True)
+    limit = settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+    for n in range(limit - 1):
+        assert sign_in(client, f"person{n}@probe.test", "guess", STUFFER).status_code == 200
+    assert sign_in(client, OWNER, PASSWORD, STUFFER).status_code == 302
+    client.logout()
+    assert sign_in(client, "one-more@probe.test", "guess", STUFFER).status_code == 200
+    assert sign_in(client, "and-another@probe.test", "guess", STUFFER).status_code == 429
