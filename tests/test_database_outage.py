@@ -2,6 +2,10 @@
 on: pages answer a 503 with Retry-After, which says "come back shortly", not the generic 500 of a bug. The shared
 PostgreSQL server is never stopped for this."""
 
+import pytest
+from django.db import connection
+
+from testkit.factories import make_user
 from testkit.web import free_port, running_gunicorn
 
 DEAD_DATABASE = f"postgres://avatar:avatar@127.0.0.1:{free_port()}/avatar"
@@ -17,3 +21,16 @@ def test_a_page_that_needs_the_database_answers_503_with_retry_after_while_it_is
     assert b"The database did not answer" in answer.body
     assert answer.headers["Cache-Control"] == "private, no-cache"
     assert health.status == 503 and health.body == b'{"status": "failed"}'
+
+
+@pytest.mark.django_db
+def test_a_missing_table_is_a_500_not_an_outage(client):
+    """SQLite reports a migration not run as an OperationalError too; "back shortly" would hide the true cause.
+    The table is renamed inside the test's transaction, which rolls the rename back."""
+    client.raise_request_exception = False
+    client.force_login(make_user(is_staff=True))
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE generation_tasks RENAME TO generation_tasks_hidden")
+    response = client.get("/tasks/")
+    assert response.status_code == 500
+    assert "Retry-After" not in response
