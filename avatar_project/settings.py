@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files from gunicorn, with far-future caching.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # App pages and partials: `Cache-Control: private, no-cache` unless a view said otherwise.
+    "avatar_project.middleware.PrivatePages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,11 +112,15 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 
 # Sign-in throttling (django-axes). The policy: AXES_FAILURE_LIMIT failures for one account from one address lock
-# that pair out for AXES_COOLOFF_MINUTES. The account's owner still signs in from their own address, and others
-# behind the attacker's address still sign in to their accounts, so a lockout cannot be used to shut anyone out.
-# Failures during a lockout do not restart the cool-off. The address and the email are taken as
-# accounts/throttling.py says, so neither a forged X-Forwarded-For nor the case of the email dodges the count.
+# that pair out for AXES_COOLOFF_MINUTES, and SIGN_IN_ADDRESS_FAILURE_LIMIT failures from one address across all
+# accounts (credential stuffing) lock that address out for as long. A locked-out attempt is refused before its
+# password is hashed. The account's owner still signs in from their own address, so a lockout cannot be used to
+# shut anyone out; only people sharing a stuffer's address wait out the cool-off. Failures during a lockout do not
+# restart the cool-off. The address and the email are taken as accounts/throttling.py says, so neither a forged
+# X-Forwarded-For nor the case of the email dodges the count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "accounts.throttling.AddressLimitHandler"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
@@ -157,6 +163,13 @@ MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Serving what the web server does not: local media, and the details of /healthz. ---
+# Local media (no bucket) with DEBUG off is served by nobody unless this is on: Django then serves MEDIA_URL itself,
+# to signed-in staff only, which suits a small install (`manage.py check --deploy` says so when it is off).
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
+# A monitor that sends `Authorization: Bearer <this>` sees which part of /healthz failed (empty: staff only).
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 
 # --- Storage: S3 (or any S3-compatible server) when a bucket is named, else local files. ---
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")

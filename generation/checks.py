@@ -1,11 +1,14 @@
 """Start-up checks (`manage.py check`, and every command that runs them: runserver, qcluster, generate, migrate):
-a task must never start that could not sign its images."""
+a task must never start that could not sign its images. And with `--deploy`: images must be reachable."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.files.storage import FileSystemStorage
+from django.utils.module_loading import import_string
 
 from generation.provenance.credentials import CredentialsError, check_trust_anchors, load
 
@@ -37,3 +40,28 @@ def signing_credentials(app_configs, **kwargs) -> list:
             )
         ]
     return []
+
+
+def media_is_served_elsewhere() -> bool:
+    """A MEDIA_URL on another host (a CDN, a separate file server) is that host's job."""
+    return settings.MEDIA_URL.startswith(("http://", "https://", "//"))
+
+
+@register(Tags.files, deploy=True)
+def local_media_is_served(app_configs, **kwargs) -> list:
+    """With DEBUG off, Django serves no media unless SERVE_MEDIA says so: local files would be a 404, every image
+    on every page broken."""
+    storage = import_string(settings.STORAGES["default"]["BACKEND"])
+    if settings.DEBUG or settings.SERVE_MEDIA or not issubclass(storage, FileSystemStorage):
+        return []
+    if media_is_served_elsewhere():
+        return []
+    return [
+        Error(
+            f"Images are stored as local files (no AWS_STORAGE_BUCKET_NAME) and nothing serves {settings.MEDIA_URL} "
+            "with DEBUG off: every image would be a 404.",
+            hint="Store them in a bucket (AWS_STORAGE_BUCKET_NAME), set SERVE_MEDIA=true to have Django serve "
+            "them to signed-in staff (small installs), or point MEDIA_URL at the host that serves MEDIA_ROOT.",
+            id="generation.E003",
+        )
+    ]
