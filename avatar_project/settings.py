@@ -173,6 +173,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
             # Public URLs: readable through a bucket policy or a CDN, never signed.
             "querystring_auth": False,
+            # What signs the links to prepared ZIPs (the one signed URL): SigV4, which every region accepts.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
             # New buckets refuse ACLs; send one only when asked to.
             "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
             # Keys are deterministic, so a re-run overwrites rather than adding a second file.
