@@ -35,25 +35,31 @@ def beat_every() -> float:
     return settings.EXPORT_BUILD_STALE_SECONDS / 4
 
 
-def is_served(build: ExportBuild, fingerprint: str) -> bool:
-    return build.state == ExportBuild.State.READY and build.fingerprint == fingerprint and storage.exists(build.key)
+def is_served(build: ExportBuild, task: GenerationTask, fingerprint: str) -> bool:
+    """A ready ZIP stands for the task as it is now. While the task runs, its personas change all the time: a ZIP
+    made less than EXPORT_BUILD_STALE_SECONDS ago is what is finished so far, as a running task's export is."""
+    if build.state != ExportBuild.State.READY:
+        return False
+    recent = not task.is_finished and timezone.now() - build.finished_at < stale_after()
+    return (build.fingerprint == fingerprint or recent) and storage.exists(build.key)
 
 
 def request_export(task: GenerationTask) -> ExportBuild:
     """The task's build as it stands: ready for the task as it is now, or being prepared. A build is queued only
-    when none is, or the one there is out of date (the personas changed) or dead (no beat lately): asking again
-    while it runs queues nothing, so the request is safe to repeat."""
+    when none is running and the last one is out of date (the personas changed) or dead (no beat lately): asking
+    again while one runs queues nothing, so the request is safe to repeat. A build that runs is never cut short
+    for a newer state: it finishes, and the next request finds whether it is still up to date."""
     fingerprint = export_fingerprint(task)
     current = ExportBuild.objects.filter(task=task).first()
-    if current and is_served(current, fingerprint):
+    if current and is_served(current, task, fingerprint):
         return current
     with transaction.atomic():
+        # The row to lock, made if need be: with no fingerprint, it asks for no build yet.
         ExportBuild.objects.bulk_create([ExportBuild(task=task, fingerprint="")], ignore_conflicts=True)
         build = ExportBuild.objects.select_for_update().get(task=task)
         fresh = timezone.now() - build.beat_at < stale_after()
-        if build.fingerprint == fingerprint and build.state == ExportBuild.State.PREPARING and fresh:
-            return build
-        if build.fingerprint == fingerprint and is_served(build, fingerprint):  # made ready while we waited
+        running = build.fingerprint and build.state == ExportBuild.State.PREPARING and fresh
+        if running or is_served(build, task, fingerprint):  # another request got here first
             return build
         build.fingerprint, build.state, build.token = fingerprint, ExportBuild.State.PREPARING, new_build_token()
         build.beat_at = timezone.now()
@@ -64,42 +70,60 @@ def request_export(task: GenerationTask) -> ExportBuild:
     return build
 
 
+class Superseded(Exception):
+    """This build is no longer the wanted one: it went quiet for so long that another took over."""
+
+
+class Pulse:
+    """The build's heartbeat, at most every `beat_every()` seconds however often it is called."""
+
+    def __init__(self, build_pk: int, token: str) -> None:
+        self.build_pk, self.token, self.last = build_pk, token, time.monotonic()
+
+    def __call__(self, *_) -> None:
+        if time.monotonic() - self.last > beat_every():
+            self.beat()
+
+    def beat(self) -> None:
+        if not ExportBuild.objects.filter(pk=self.build_pk, token=self.token).update(beat_at=timezone.now()):
+            raise Superseded
+        self.last = time.monotonic()
+
+
 def build(build_pk: int, token: str) -> bool:
-    """Write the ZIP to a temporary file, then to storage under a key of this build's own, and mark it ready. A
-    build whose token is no longer the wanted one (superseded, or taken over after it went quiet) stops at its
-    next beat and leaves the row alone. Returns whether this build is the one now served."""
+    """Write the ZIP to a temporary file, then to storage under a key of this build's own, and mark it ready,
+    beating all along. A build that is not the wanted one (taken over after it went quiet, or its task deleted)
+    stops at its next beat and leaves the row alone. Returns whether this build is the one now served."""
     row = ExportBuild.objects.select_related("task").filter(pk=build_pk, token=token).first()
     if row is None or row.state != ExportBuild.State.PREPARING:
         return False
+    # The state this ZIP stands for, taken before a row is read: whatever changes later makes it out of date.
+    fingerprint = export_fingerprint(row.task)
     key = storage.export_key(row.task.task_code, token)
-    with tempfile.TemporaryFile() as spooled:
-        last_beat = time.monotonic()
-        for chunk in exports.zip_archive(row.task):
-            spooled.write(chunk)
-            if time.monotonic() - last_beat > beat_every():
-                if not beat(build_pk, token):
-                    return False
-                last_beat = time.monotonic()
-        if not beat(build_pk, token):
-            return False
-        size = storage.save_export(key, spooled)
-    return finish(build_pk, token, key, size)
+    pulse = Pulse(build_pk, token)
+    try:
+        with tempfile.TemporaryFile() as spooled:
+            for chunk in exports.zip_archive(row.task):
+                spooled.write(chunk)
+                pulse()
+            pulse.beat()
+            size = storage.save_export(key, spooled, progress=pulse)
+    except Superseded:
+        log.info("task %s: ZIP build %s taken over by another", row.task.task_code, token)
+        return False
+    return finish(build_pk, token, fingerprint, key, size)
 
 
-def beat(build_pk: int, token: str) -> bool:
-    """Show this build is alive; False when it is not the wanted one any more."""
-    return bool(ExportBuild.objects.filter(pk=build_pk, token=token).update(beat_at=timezone.now()))
-
-
-def finish(build_pk: int, token: str, key: str, size: int) -> bool:
+def finish(build_pk: int, token: str, fingerprint: str, key: str, size: int) -> bool:
     with transaction.atomic():
         row = ExportBuild.objects.select_for_update().filter(pk=build_pk).first()
         if row is None or row.token != token:
             transaction.on_commit(lambda: storage.delete(key))
             return False
         replaced = row.key
-        row.state, row.key, row.size, row.finished_at = ExportBuild.State.READY, key, size, timezone.now()
-        row.save(update_fields=["state", "key", "size", "finished_at"])
+        row.state, row.fingerprint, row.key, row.size = ExportBuild.State.READY, fingerprint, key, size
+        row.finished_at = timezone.now()
+        row.save(update_fields=["state", "fingerprint", "key", "size", "finished_at"])
         if replaced and replaced != key:
             transaction.on_commit(lambda: storage.delete(replaced))
     log.info("task %s: ZIP ready, %s bytes", row.task.task_code, size)

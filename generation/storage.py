@@ -4,7 +4,7 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import IO
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
@@ -220,15 +220,17 @@ def export_key(task_code: str, build_token: str) -> str:
     return f"{export_prefix(task_code)}{build_token}.zip"
 
 
-def save_export(key: str, spooled: IO[bytes]) -> int:
+def save_export(key: str, spooled: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
     """Store a prepared ZIP from an open file, in pieces (a multipart upload on S3: our one-call `_save` would read
-    all of it into memory). Returns its size in bytes."""
+    all of it into memory). `progress` is called as pieces go up to S3 (what it raises stops the upload). Returns
+    its size in bytes."""
     size = spooled.seek(0, 2)
     spooled.seek(0)
     if isinstance(default_storage, S3Storage):
         name = default_storage._normalize_name(clean_name(key))
         extra = {"ContentType": "application/zip"}
-        default_storage.bucket.meta.client.upload_fileobj(spooled, default_storage.bucket_name, name, ExtraArgs=extra)
+        client = default_storage.bucket.meta.client
+        client.upload_fileobj(spooled, default_storage.bucket_name, name, ExtraArgs=extra, Callback=progress)
         return size
     stored = default_storage.save(key, File(spooled))
     if stored != key:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from django.db.models import Count, Max, Q
+
 from generation import costs
 from generation.models import FaceCheck, GenerationResult, GenerationTask, ImageCredential
 
@@ -27,6 +29,9 @@ def export_fingerprint(task: GenerationTask) -> str:
     add(GenerationResult.objects.filter(task=task).order_by("id").values_list(*RESULT_FIELDS).iterator(2000))
     checks = FaceCheck.objects.filter(result__task=task).order_by("result_id", "position", "id")
     add(checks.values_list("result_id", "position", "verdict", "distance").iterator(2000))
-    credentials = ImageCredential.objects.filter(task=task).order_by("id")
-    add(credentials.values_list("result_id", "key", "verdict").iterator(2000))
+    # Per persona, what the exports say of its signed files: how many, how many failed, when last checked.
+    credentials = ImageCredential.objects.filter(task=task).values("result_id").order_by("result_id")
+    failed = Count("id", filter=~Q(verdict=ImageCredential.Verdict.VERIFIED))
+    add(credentials.annotate(files=Count("id"), failed=failed, checked=Max("checked_at")).values_list(
+        "result_id", "files", "failed", "checked"))  # fmt: skip
     return digest.hexdigest()

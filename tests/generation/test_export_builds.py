@@ -1,17 +1,21 @@
 """The task's ZIP is prepared once per state of the task by a background job, and handed out from storage."""
 
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from generation import export_builds, jobs, services, storage
-from generation.models import ExportBuild, GenerationResult
+from generation.models import ExportBuild, GenerationResult, GenerationTask
 from testkit.factories import make_result, make_task, make_user
 from tests.generation.helpers import prepared_zip
 
@@ -57,6 +61,25 @@ def test_asking_again_while_the_zip_is_prepared_queues_no_second_build(client, s
     assert queued_builds() == [(build.pk, build.token)]
 
 
+def test_six_requests_at_once_queue_one_build(staff):
+    task = stored_task(staff)
+    barrier = threading.Barrier(6)
+
+    def ask() -> int:
+        client = Client()
+        client.force_login(staff)
+        barrier.wait()
+        try:
+            return client.get(f"/tasks/{task.task_code}/export.zip").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(lambda _: ask(), range(6))) == [202] * 6
+    build = ExportBuild.objects.get(task=task)
+    assert queued_builds() == [(build.pk, build.token)]
+
+
 def test_a_browser_is_told_the_zip_is_on_its_way_and_asks_again_by_itself(client, staff):
     task = stored_task(staff)
     page = client.get(f"/tasks/{task.task_code}/export.zip")
@@ -90,6 +113,32 @@ def test_a_regenerated_persona_makes_the_zip_out_of_date(client, staff):
     result.bio_x = "A new bio from a regeneration"
     result.save(update_fields=["bio_x"])
     assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202
+
+
+def test_a_change_while_the_zip_is_prepared_waits_for_that_build_then_makes_it_out_of_date(client, staff):
+    task = stored_task(staff)
+    client.get(f"/tasks/{task.task_code}/export.zip")
+    build = ExportBuild.objects.get(task=task)
+    jobs.build_export(build.pk, build.token)  # made as the task is now...
+    task.results.order_by("pk").first().delete()  # ...which changes before it is asked for again
+    assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202
+    again = ExportBuild.objects.get(task=task)
+    make_result(task)  # while the new one is prepared: no third build, that one runs to its end
+    assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202
+    assert queued_builds() == [(build.pk, build.token), (again.pk, again.token)]
+    jobs.build_export(again.pk, again.token)
+    assert len(folders(client.get(f"/tasks/{task.task_code}/export.zip"))) == 3  # it read the rows when it ran
+
+
+def test_a_running_task_gets_what_is_finished_so_far_though_it_keeps_changing(client, staff):
+    task = stored_task(staff)
+    GenerationTask.objects.filter(pk=task.pk).update(status="generating-images")
+    first = prepared_zip(client, task.task_code)
+    assert len(folders(first)) == 3
+    make_result(task)  # the task goes on
+    assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 200
+    ExportBuild.objects.filter(task=task).update(finished_at=timezone.now() - timedelta(minutes=5))
+    assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202  # too old by now: made again
 
 
 def test_a_build_whose_worker_died_is_prepared_again_and_the_dead_one_changes_nothing(client, staff):
