@@ -280,6 +280,22 @@ def export_json(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
 EXPORT_RETRY_SECONDS = 2
 
 
+def prepared_zip(build: ExportBuild, filename: str) -> HttpResponse | None:
+    """A presigned S3 link to the prepared ZIP, or the local file; None when a newer build replaced it just now
+    (the next request finds that one)."""
+    link = storage.download_link(build.key, filename)
+    if link:
+        response = redirect(link)
+    else:
+        try:
+            stored = storage.open_file(build.key)
+        except FileNotFoundError:
+            return None
+        response = FileResponse(stored, as_attachment=True, filename=filename, content_type="application/zip")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_GET
 @staff_required
 def export_zip(request: HttpRequest, task_code: str) -> HttpResponse:
@@ -288,17 +304,10 @@ def export_zip(request: HttpRequest, task_code: str) -> HttpResponse:
     task = selectors.task_for(request.user, task_code)
     build = services.request_export(task)
     filename = exports.export_filename(task, "zip")
-    if build.state == ExportBuild.State.READY:
-        link = storage.download_link(build.key, filename)
-        if link:
-            response = redirect(link)
-        else:
-            stored = storage.open_file(build.key)
-            response = FileResponse(stored, as_attachment=True, filename=filename, content_type="application/zip")
-        response["Cache-Control"] = "no-store"
+    if build.state == ExportBuild.State.READY and (response := prepared_zip(build, filename)):
         return response
     if "application/json" in request.headers.get("Accept", ""):
-        response = JsonResponse({"state": build.state, "retry_after": EXPORT_RETRY_SECONDS}, status=202)
+        response = JsonResponse({"state": ExportBuild.State.PREPARING, "retry_after": EXPORT_RETRY_SECONDS}, status=202)
     else:
         context = {"task": task, "count": task.results.count(), "retry_after": EXPORT_RETRY_SECONDS}
         response = render(request, "generation/export_preparing.html", context, status=202)
