@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +28,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from generation.models import GenerationTask
+from generation import storage
+from generation.models import ExportBuild, GenerationTask
 from testkit.factories import make_stored_personas, make_task, make_user
 from testkit.servers import ROOT, Cluster, database_url, wait_until
 from tests.conftest import requires_postgresql
@@ -53,9 +55,13 @@ def procfile_web_line() -> str:
 
 @dataclass
 class Site:
+    """The Procfile's web server, and the worker cluster that prepares ZIPs (another one on `start_cluster()`)."""
+
     base: str
     cookie: str
     log_path: Path
+    start_cluster: Callable[[], Cluster]
+    cluster: Cluster
 
     def headers(self) -> dict[str, str]:
         # As the TLS-terminating proxy in front of production says it, so DEBUG-off settings serve plain loopback.
@@ -110,17 +116,21 @@ def site(transactional_db, tmp_path):
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         started.append(lambda: (stop(process), log.close()))
         cluster_env = server_environment(storage_env) | {"Q_WORKERS": "1", "Q_POLL": "0.1", "FACE_CHECK": "off"}
-        cluster = Cluster(env=cluster_env, log_path=tmp_path / "qcluster.log").start()
-        started.append(cluster.stop)
-        served = Site(f"http://127.0.0.1:{port}", cookie, log_path)
+
+        def start_cluster() -> Cluster:
+            cluster = Cluster(env=cluster_env, log_path=tmp_path / f"qcluster-{len(started)}.log").start()
+            started.append(cluster.stop)
+            return cluster
+
+        served = Site(f"http://127.0.0.1:{port}", cookie, log_path, start_cluster, start_cluster())
         wait_until(lambda: answers(served, process), timeout=30, message="gunicorn to answer")
         return served
 
     yield start
     for stop_one in reversed(started):
         stop_one()
-    text = (tmp_path / "gunicorn.log").read_text(errors="replace") if (tmp_path / "gunicorn.log").exists() else ""
-    print(f"--- gunicorn.log ---\n{text[-4000:]}")
+    for log_path in sorted(tmp_path.glob("*.log")):
+        print(f"--- {log_path.name} ---\n{log_path.read_text(errors='replace')[-4000:]}")
 
 
 def answers(served: Site, process: subprocess.Popen) -> bool:
@@ -297,3 +307,43 @@ def test_with_s3_the_zip_is_a_presigned_link_that_downloads(site, s3_bucket):
 def ready(served: Site, path: str):
     status, headers, _ = served.get(path)
     return (status, headers) if status != 202 else None
+
+
+def test_a_zip_build_cut_off_by_a_killed_worker_is_prepared_again_and_arrives_whole(site, tmp_path):
+    """The build is held midway on a file that cannot be read yet (a named pipe, opened but never written), its
+    cluster killed there, and the file then made whole: the next cluster prepares the ZIP again, once the first
+    build has been quiet for EXPORT_BUILD_STALE_SECONDS."""
+    base, tile = blobs()
+    operator = make_user("killed-exports@example.com", is_staff=True)
+    task = make_task(operator, status="completed", number_to_generate=20, images_per_persona=TILES)
+    results = make_stored_personas(task, 20, base, tile, tiles=TILES)
+    stuck = Path(settings.MEDIA_ROOT) / storage.tile_key(task.task_code, results[10].pk, 2)
+    stuck.unlink()
+    os.mkfifo(stuck)
+    served = site({"EXPORT_BUILD_STALE_SECONDS": "3"}, signed_in(operator))
+    path = f"/tasks/{task.task_code}/export.zip"
+
+    assert served.get(path)[0] == 202
+    writer = wait_until(lambda: reader_waits(stuck), timeout=30, message="the build to reach the held file")
+    first = ExportBuild.objects.get(task=task)
+    served.cluster.kill()  # midway: ten personas copied, the rest not
+    os.close(writer)
+    stuck.unlink()
+    stuck.write_bytes(tile)
+
+    served.start_cluster()  # asked again and again, as the 202 says: once the first build is quiet, a new one
+    status, headers = wait_until(lambda: ready(served, path), timeout=60, message="the ZIP to be prepared again")
+    assert status == 200
+    retried = ExportBuild.objects.get(task=task)
+    assert retried.token != first.token and retried.key == storage.export_key(task.task_code, retried.token)
+    _, _, body = served.get(path)
+    assert_whole_zip(body, task, base, tile)
+    assert storage.list_files(storage.export_prefix(task.task_code)) == [retried.key]
+
+
+def reader_waits(fifo: Path) -> int | None:
+    """A write end of the pipe once a reader has opened it (the build, blocked on it), else None."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: nobody reads it yet
+        return None
