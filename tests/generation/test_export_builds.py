@@ -17,6 +17,7 @@ from django_q.models import OrmQ
 from generation import export_builds, jobs, services, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask
 from testkit.factories import make_result, make_task, make_user
+from tests.conftest import requires_postgresql
 from tests.generation.helpers import prepared_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +62,7 @@ def test_asking_again_while_the_zip_is_prepared_queues_no_second_build(client, s
     assert queued_builds() == [(build.pk, build.token)]
 
 
+@requires_postgresql  # the in-memory SQLite test database locks whole tables between threads
 def test_six_requests_at_once_queue_one_build(staff):
     task = stored_task(staff)
     barrier = threading.Barrier(6)
