@@ -512,7 +512,7 @@ class ExportBuild(models.Model):
     task = models.OneToOneField(GenerationTask, on_delete=models.CASCADE, related_name="export_build")
     fingerprint = models.CharField(max_length=64)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PREPARING)
-    token = models.CharField(max_length=32, default=new_build_token)
+    token = models.CharField(max_length=32, blank=True)  # empty until a build is queued
     key = models.CharField(max_length=300, blank=True)  # the storage key of the ready ZIP
     size = models.BigIntegerField(null=True, blank=True)
     beat_at = models.DateTimeField(default=timezone.now)  # the building job's last sign of life
