@@ -1,9 +1,10 @@
 """The task's ZIP, prepared by a background job into storage and handed out from there.
 
 Sending a ZIP of hundreds of MB from the request that builds it held a gunicorn worker for as long as the slowest
-reader took, and the worker's timeout cut the download off. Now a request for the ZIP asks for a build (at most
-one per state of the task, whatever the number of requests), and once it is ready answers a presigned S3 link, or
-the file itself from local storage (sent by a gthread worker's thread: see the Procfile)."""
+reader took, and the worker's timeout cut the download off. Now a request for the ZIP asks for a build (one at a
+time per task, whatever the number of requests, and none while the last one is up to date), and once it is ready
+answers a presigned S3 link, or the file itself from local storage (sent by one thread of a gthread worker, which
+the timeout does not cut off: see the Procfile)."""
 
 from __future__ import annotations
 
