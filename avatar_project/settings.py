@@ -186,6 +186,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
             # Public URLs: readable through a bucket policy or a CDN, never signed.
             "querystring_auth": False,
+            # What signs the links to prepared ZIPs (the one signed URL): SigV4, which every region accepts.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
             # New buckets refuse ACLs; send one only when asked to.
             "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
             # Keys are deterministic, so a re-run overwrites rather than adding a second file.
@@ -217,6 +219,11 @@ STALL_MINUTES = env.int("STALL_MINUTES", default=10)
 # A running unit's lease, renewed by its worker's heartbeat every third of it. A unit whose worker died is back in
 # the queue once its lease runs out and the sweep (every 30 s) finds it: within UNIT_LEASE_SECONDS + 30 s.
 UNIT_LEASE_SECONDS = env.int("UNIT_LEASE_SECONDS", default=45)
+# A task's ZIP is prepared by a background job; one whose job shows no sign of life for this long (its worker
+# died) is prepared again on the next request.
+EXPORT_BUILD_STALE_SECONDS = env.int("EXPORT_BUILD_STALE_SECONDS", default=60)
+# How long a presigned S3 link to a prepared ZIP stays valid.
+EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=900)
 # The same API rejection (status and code) for this many units in a row stops the task (0: never).
 STOP_AFTER_SAME_REJECTION = env.int("STOP_AFTER_SAME_REJECTION", default=5)
 # Seconds to wait before a failed unit is tried again, times its attempt number (at most 30).

@@ -1,8 +1,10 @@
 """The django-q2 jobs: thin entry points that hand over to the pipeline by primary key. Their dotted names are
-written once, in `generation.pipeline.lifecycle` (START_JOB, RUN_UNIT_JOB, SWEEP_JOB)."""
+written once, in `generation.pipeline.lifecycle` (START_JOB, RUN_UNIT_JOB, SWEEP_JOB) and `generation.export_builds`
+(BUILD_JOB)."""
 
 from __future__ import annotations
 
+from generation import export_builds
 from generation.pipeline import lifecycle, stages
 
 
@@ -18,3 +20,7 @@ def sweep() -> int:
     """Every 30 s: units of dead workers back to the queue, lost jobs sent again. Returns how many units or tasks
     it moved."""
     return lifecycle.sweep().total
+
+
+def build_export(build_pk: int, token: str) -> None:
+    export_builds.build(build_pk, token)

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from generation import costs, provenance, storage
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation import costs, export_builds, provenance, storage
+from generation.models import ExportBuild, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
 
@@ -141,9 +141,14 @@ def generate_missing(task: GenerationTask) -> int:
     return lifecycle.generate_missing(task)
 
 
+def request_export(task: GenerationTask) -> ExportBuild:
+    return export_builds.request_export(task)
+
+
 def delete_task(task: GenerationTask) -> int:
     """Delete the task, its results and their files. Returns how many files were removed."""
     removed = storage.delete_tree(storage.task_prefix(task.task_code))
+    storage.delete_tree(storage.export_prefix(task.task_code))  # its prepared ZIP, if any
     task.delete()
     log.info("task %s: deleted with %s file(s)", task.task_code, removed)
     return removed

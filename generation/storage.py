@@ -4,11 +4,12 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import IO
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name, is_seekable
@@ -204,3 +205,57 @@ def prune_result(task_code: str, result_id: int, keep: Collection[str | None]) -
             default_storage.delete(key)
             pruned += 1
     return pruned
+
+
+# A task's prepared ZIP sits outside `avatars/` (the prefix a bucket policy may make public): it is handed out
+# only through the export view, as a presigned link on S3. Each build writes a key of its own, so a build cut off
+# midway never leaves a half file where a finished one is read.
+
+
+def export_prefix(task_code: str) -> str:
+    return f"exports/{task_code}/"
+
+
+def export_key(task_code: str, build_token: str) -> str:
+    return f"{export_prefix(task_code)}{build_token}.zip"
+
+
+def save_export(key: str, spooled: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
+    """Store a prepared ZIP from an open file, in pieces (a multipart upload on S3: our one-call `_save` would read
+    all of it into memory). `progress` is called as pieces go up to S3 (what it raises stops the upload). Returns
+    its size in bytes."""
+    size = spooled.seek(0, 2)
+    spooled.seek(0)
+    if isinstance(default_storage, S3Storage):
+        name = default_storage._normalize_name(clean_name(key))
+        extra = {"ContentType": "application/zip"}
+        client = default_storage.bucket.meta.client
+        client.upload_fileobj(spooled, default_storage.bucket_name, name, ExtraArgs=extra, Callback=progress)
+        return size
+    stored = default_storage.save(key, File(spooled))
+    if stored != key:
+        raise RuntimeError(f"Storage renamed {key} to {stored}; it must allow overwriting.")
+    return size
+
+
+def download_link(key: str, filename: str) -> str | None:
+    """A link that hands the file straight from S3 to the browser (presigned, so private files work too, and
+    valid EXPORT_LINK_SECONDS), or None for local files, which the web server itself has to send."""
+    if not isinstance(default_storage, S3Storage):
+        return None
+    params = {
+        "Bucket": default_storage.bucket_name,
+        "Key": default_storage._normalize_name(clean_name(key)),
+        "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        "ResponseContentType": "application/zip",
+    }
+    client = default_storage.connection.meta.client
+    return client.generate_presigned_url("get_object", Params=params, ExpiresIn=settings.EXPORT_LINK_SECONDS)
+
+
+def open_file(key: str) -> IO[bytes]:
+    return default_storage.open(key, "rb")
+
+
+def delete(key: str) -> None:
+    default_storage.delete(key)

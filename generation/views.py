@@ -9,16 +9,24 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import staff_required
-from generation import costs, exports, languages, selectors, services
+from generation import costs, exports, languages, selectors, services, storage
 from generation.forms import TaskForm
-from generation.models import GenerationResult, GenerationTask
+from generation.models import ExportBuild, GenerationResult, GenerationTask
 from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.templatetags.task_display import task_title
 
@@ -269,11 +277,44 @@ def export_json(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
     return streamed(exports.json_document(task), "application/json", exports.export_filename(task, "json"))
 
 
+EXPORT_RETRY_SECONDS = 2
+
+
+def prepared_zip(build: ExportBuild, filename: str) -> HttpResponse | None:
+    """A presigned S3 link to the prepared ZIP, or the local file; None when a newer build replaced it just now
+    (the next request finds that one)."""
+    link = storage.download_link(build.key, filename)
+    if link:
+        response = redirect(link)
+    else:
+        try:
+            stored = storage.open_file(build.key)
+        except FileNotFoundError:
+            return None
+        response = FileResponse(stored, as_attachment=True, filename=filename, content_type="application/zip")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @require_GET
 @staff_required
-def export_zip(request: HttpRequest, task_code: str) -> StreamingHttpResponse:
+def export_zip(request: HttpRequest, task_code: str) -> HttpResponse:
+    """The ZIP once prepared (a presigned S3 link, or the local file); until then a 202 that says so, and asks
+    again by itself (Retry-After for programs, Refresh for a browser)."""
     task = selectors.task_for(request.user, task_code)
-    return streamed(exports.zip_archive(task), "application/zip", exports.export_filename(task, "zip"))
+    build = services.request_export(task)
+    filename = exports.export_filename(task, "zip")
+    if build.state == ExportBuild.State.READY and (response := prepared_zip(build, filename)):
+        return response
+    if "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"state": ExportBuild.State.PREPARING, "retry_after": EXPORT_RETRY_SECONDS}, status=202)
+    else:
+        context = {"task": task, "count": task.results.count(), "retry_after": EXPORT_RETRY_SECONDS}
+        response = render(request, "generation/export_preparing.html", context, status=202)
+        response["Refresh"] = str(EXPORT_RETRY_SECONDS)
+    response["Retry-After"] = str(EXPORT_RETRY_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from django.db import connection
 from PIL import Image
 
-from generation import provenance, storage
+from generation import jobs, provenance, storage
 from generation.imaging import read_xmp
-from generation.models import GenerationTask, ImageCredential, PipelineUnit
+from generation.models import ExportBuild, GenerationTask, ImageCredential, PipelineUnit
 from generation.services import submit_task
 from testkit.factories import make_user
 from testkit.servers import wait_until
@@ -161,3 +161,15 @@ def run_first_persona(task: GenerationTask) -> tuple[PipelineUnit, PipelineUnit]
     finally:
         lifecycle.inline.reset(token)
     return first, waiting
+
+
+def prepared_zip(client, task_code: str):
+    """GET the task's export.zip as a browser does: a 202 while it is prepared, then the ZIP. The build it queues
+    is run here, in this process, as a worker would run it."""
+    url = f"/tasks/{task_code}/export.zip"
+    response = client.get(url)
+    if response.status_code == 202:
+        build = ExportBuild.objects.get(task__task_code=task_code)
+        jobs.build_export(build.pk, build.token)
+        response = client.get(url)
+    return response
