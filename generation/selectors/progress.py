@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, F, Q, Sum
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Task as QueueTask
@@ -16,7 +16,7 @@ from django_q.models import Task as QueueTask
 from generation.explain import Explanation, explain
 from generation.models import FaceCheck, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
-from generation.selectors.faces import FaceState, face_state
+from generation.selectors.faces import JSONArrayLength
 
 Status = GenerationTask.Status
 State = PipelineUnit.State
@@ -313,21 +313,32 @@ def _affected(kind: str, n: int) -> str:
 
 
 def face_totals(task: GenerationTask) -> dict[str, int]:
-    """Of the personas with photos: how many were looked at (any check), verified and flagged; and how many tiles
-    were replaced. Two queries."""
-    looked_at = Exists(FaceCheck.objects.filter(result=OuterRef("pk")))
-    totals = (
-        task.results.filter(images__isnull=False)
-        .alias(face=face_state(), looked_at=looked_at)
-        .aggregate(
-            personas=Count("id"),
-            checked=Count("id", filter=Q(looked_at=True)),
-            verified=Count("id", filter=Q(face=FaceState.VERIFIED)),
-            rejected=Count("id", filter=Q(face=FaceState.FLAGGED)),
-        )
+    """Of the personas with photos: how many were looked at (any check), verified and flagged (face_state()'s rule,
+    counted in one pass over the task's checks rather than row by row); and how many tiles were replaced."""
+    images = JSONArrayLength("images")
+    slot = Q(face_checks__position__lte=images)
+    per_persona = task.results.filter(images__isnull=False).annotate(
+        photos=images,
+        looked_at=Count("face_checks", filter=slot),
+        passed=Count("face_checks", filter=slot & Q(face_checks__verdict=FaceCheck.Verdict.OK)),
+        rejected=Count("face_checks", filter=slot & Q(face_checks__verdict__in=FaceCheck.REJECTED)),
+        replaced=Count("face_checks", filter=Q(face_checks__position__gt=0, face_checks__replaced__gt=0)),
     )
-    replaced = FaceCheck.objects.filter(result__task=task, position__gt=0, replaced__gt=0).count()
-    return totals | {"replaced": replaced, "not_checked": totals["personas"] - totals["verified"] - totals["rejected"]}
+    totals = per_persona.aggregate(
+        personas=Count("id"),
+        checked=Count("id", filter=Q(looked_at__gt=0)),
+        verified=Count("id", filter=Q(rejected=0, photos__gt=0, passed=F("photos") + 1)),
+        flagged=Count("id", filter=Q(rejected__gt=0)),
+        tiles_replaced=Sum("replaced"),
+    )
+    return {
+        "personas": totals["personas"],
+        "checked": totals["checked"],
+        "verified": totals["verified"],
+        "rejected": totals["flagged"],
+        "not_checked": totals["personas"] - totals["verified"] - totals["flagged"],
+        "replaced": totals["tiles_replaced"] or 0,
+    }
 
 
 def face_summary(task: GenerationTask, totals: dict[str, int] | None = None) -> str:
