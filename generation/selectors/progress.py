@@ -8,15 +8,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
 from generation.explain import Explanation, explain
-from generation.models import FaceCheck, GenerationTask, PipelineUnit
+from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
-from generation.selectors.faces import JSONArrayLength
+from generation.selectors.faces import state_counts
 
 Status = GenerationTask.Status
 State = PipelineUnit.State
@@ -313,32 +313,9 @@ def _affected(kind: str, n: int) -> str:
 
 
 def face_totals(task: GenerationTask) -> dict[str, int]:
-    """Of the personas with photos: how many were looked at (any check), verified and flagged (face_state()'s rule,
-    counted in one pass over the task's checks rather than row by row); and how many tiles were replaced."""
-    images = JSONArrayLength("images")
-    slot = Q(face_checks__position__lte=images)
-    per_persona = task.results.filter(images__isnull=False).annotate(
-        photos=images,
-        looked_at=Count("face_checks", filter=slot),
-        passed=Count("face_checks", filter=slot & Q(face_checks__verdict=FaceCheck.Verdict.OK)),
-        rejected=Count("face_checks", filter=slot & Q(face_checks__verdict__in=FaceCheck.REJECTED)),
-        replaced=Count("face_checks", filter=Q(face_checks__position__gt=0, face_checks__replaced__gt=0)),
-    )
-    totals = per_persona.aggregate(
-        personas=Count("id"),
-        checked=Count("id", filter=Q(looked_at__gt=0)),
-        verified=Count("id", filter=Q(rejected=0, photos__gt=0, passed=F("photos") + 1)),
-        flagged=Count("id", filter=Q(rejected__gt=0)),
-        tiles_replaced=Sum("replaced"),
-    )
-    return {
-        "personas": totals["personas"],
-        "checked": totals["checked"],
-        "verified": totals["verified"],
-        "rejected": totals["flagged"],
-        "not_checked": totals["personas"] - totals["verified"] - totals["flagged"],
-        "replaced": totals["tiles_replaced"] or 0,
-    }
+    """Of the personas with photos: how many were looked at, verified, flagged and not checked; and how many of
+    their tiles were replaced. One query."""
+    return state_counts(task.results.filter(images__isnull=False))
 
 
 def face_summary(task: GenerationTask, totals: dict[str, int] | None = None) -> str:
