@@ -351,16 +351,17 @@ class GenerationTaskAdmin(MachineMadeAdmin):
 
 
 class FaceStateFilter(admin.SimpleListFilter):
-    """Personas by face state: verified, not checked (no face found, or no check) or flagged."""
+    """Personas by face state: verified, not checked (no face found, or no check) or flagged. Offered within one
+    task's results (its progress link opens them): over every result the state, read row by row, has no index."""
 
     title = "faces"
     parameter_name = "faces"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        return FaceState.choices
+        return FaceState.choices if TASK_FILTER in request.GET else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> QuerySet[GenerationResult]:
-        if self.value() in FaceState.LABELS:
+        if self.value() in FaceState.LABELS and TASK_FILTER in request.GET:
             return queryset.filter(face_state=self.value())
         return queryset
 

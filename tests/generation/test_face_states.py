@@ -247,3 +247,15 @@ def test_the_rule_in_python_and_both_sql_forms_agree_on_every_mix_of_verdicts(st
     assert (counted["verified"], counted["not_checked"], counted["rejected"]) == (
         states[VERIFIED], states[NOT_CHECKED], states[FLAGGED]
     )  # fmt: skip
+
+
+def test_the_admin_offers_the_faces_filter_within_one_task_s_results_only(client, staff, photos):
+    """Over every result the state has no index to read it by; within one task's results it is cheap."""
+    task = checked_task(staff, photos, {"Ada": "same", "Bea": "other"})
+    changelist = reverse("admin:generation_generationresult_changelist")
+    everywhere = client.get(changelist, {"faces": FLAGGED})
+    assert everywhere.status_code == 200 and len(everywhere.context["cl"].result_list) == 2
+    assert "By faces" not in everywhere.content.decode()
+    within = client.get(changelist, {"faces": FLAGGED, "task__id__exact": task.pk})
+    assert [result.firstname for result in within.context["cl"].result_list] == ["Bea"]
+    assert "By faces" in within.content.decode() and "Needs a look" in within.content.decode()
