@@ -30,6 +30,7 @@ from generation import selectors, services, storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 from generation.selectors import tasks_with_progress
+from generation.selectors.faces import FaceState, face_state
 from generation.selectors.gallery import srcset
 from generation.services import cancel_task, retry_task
 from generation.templatetags.task_display import email_breaks, task_title
@@ -349,10 +350,48 @@ class GenerationTaskAdmin(MachineMadeAdmin):
         act_on_each(self, request, queryset, services.delete_task, "Deleted")
 
 
+class FaceStateFilter(admin.SimpleListFilter):
+    """Personas by face state: verified, not checked (no face found, or no check) or flagged. Offered within one
+    task's results (its progress link opens them): over every result the state, read row by row, has no index."""
+
+    title = "faces"
+    parameter_name = "faces"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return FaceState.choices if TASK_FILTER in request.GET else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> QuerySet[GenerationResult]:
+        if self.value() in FaceState.LABELS and TASK_FILTER in request.GET:
+            return queryset.filter(face_state=self.value())
+        return queryset
+
+
+class CheckOutcomeFilter(admin.SimpleListFilter):
+    """Checks by what they say of the persona: passed (ok), could not check (no face) or flagged (a rejection)."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+    VERDICTS = {
+        FaceState.VERIFIED: [FaceCheck.Verdict.OK],
+        FaceState.NOT_CHECKED: [FaceCheck.Verdict.NO_FACE],
+        FaceState.FLAGGED: list(FaceCheck.REJECTED),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return FaceState.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> QuerySet[FaceCheck]:
+        if self.value() in self.VERDICTS:
+            return queryset.filter(verdict__in=self.VERDICTS[self.value()])
+        return queryset
+
+
 @admin.register(GenerationResult)
 class GenerationResultAdmin(MachineMadeAdmin):
-    list_display = ("full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "created_at")
-    list_filter = ("gender", "task__status")
+    list_display = (
+        "full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "faces", "created_at",
+    )  # fmt: skip
+    list_filter = ("gender", "task__status", FaceStateFilter)
     list_select_related = ("task",)
     # Newest first, by the primary key (created_at has no index on the documented table).
     ordering = ("-id",)
@@ -374,6 +413,10 @@ class GenerationResultAdmin(MachineMadeAdmin):
         ("Photos", {"fields": ("image_thumbnails", "image_links")}),
     )
     actions = ("regenerate_photos", "regenerate_bios", "delete_personas")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationResult]:
+        # Correlated lookups on the checks' (result, position) index, run for the page's rows only.
+        return super().get_queryset(request).annotate(face_state=face_state())
 
     @admin.action(description="Make new photos of selected personas (a new base and grids)")
     def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
@@ -430,6 +473,10 @@ class GenerationResultAdmin(MachineMadeAdmin):
     def image_count(self, result: GenerationResult) -> int:
         return len(image_urls(result))
 
+    @admin.display(description="faces")
+    def faces(self, result: GenerationResult) -> str:
+        return FaceState.LABELS[result.face_state]
+
     @admin.display(description="photos")
     def image_thumbnails(self, result: GenerationResult) -> str:
         urls = image_urls(result)
@@ -469,8 +516,8 @@ class PipelineUnitAdmin(MachineMadeAdmin):
 class FaceCheckAdmin(MachineMadeAdmin):
     """What the face model saw in each stored image: a record machines made, read-only."""
 
-    list_display = ("result", "position", "verdict", "faces", "distance", "replaced", "updated_at")
-    list_filter = ("verdict",)
+    list_display = ("result", "position", "verdict", "outcome", "faces", "distance", "replaced", "updated_at")
+    list_filter = (CheckOutcomeFilter, "verdict")
     list_select_related = ("result",)
     search_fields = ("=result__task__task_code",)
     show_full_result_count = False
@@ -494,6 +541,11 @@ class FaceCheckAdmin(MachineMadeAdmin):
             "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
         }
         return TemplateResponse(request, "admin/generation/facecheck/seen_before.html", context)
+
+    @admin.display(description="outcome")
+    def outcome(self, check: FaceCheck) -> str:
+        state = next(state for state, verdicts in CheckOutcomeFilter.VERDICTS.items() if check.verdict in verdicts)
+        return FaceState.LABELS[state]
 
     @admin.action(description="Make selected photos again (from the persona's base)")
     def regenerate_photo(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> None:

@@ -20,14 +20,11 @@ from zipstream import ZIP_STORED, ZipStream
 
 from generation import costs, selectors, storage
 from generation.models import ApiCall, FaceCheck, GenerationResult, GenerationTask, ImageCredential
-from generation.pipeline.face_checks import worst
+from generation.selectors.faces import NOT_CHECKED, persona_state, persona_verdict
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
 CHUNK_ROWS = 100  # rows held at once: a fifth of the largest task (500 personas), whatever its size
 COPY_BYTES = 64 * 1024
-
-
-NOT_CHECKED = "not checked"
 
 
 def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
@@ -65,8 +62,14 @@ def checks_by_position(result: GenerationResult) -> dict[int, FaceCheck]:
     return {check.position: check for check in result.face_checks.all()}
 
 
-def face_verdict(checks: dict[int, FaceCheck]) -> str:
-    return worst([check.verdict for check in checks.values()]) or NOT_CHECKED
+def face_verdict(result: GenerationResult, checks: dict[int, FaceCheck]) -> str:
+    """The worst verdict of the base and each photo, a photo with no check counting as "not checked"."""
+    return persona_verdict({n: check.verdict for n, check in checks.items()}, len(result.images or []))
+
+
+def face_state(result: GenerationResult, checks: dict[int, FaceCheck]) -> str:
+    """verified, not checked or flagged, as the persona's card says it."""
+    return persona_state({n: check.verdict for n, check in checks.items()}, len(result.images or []))
 
 
 def persona_dict(result: GenerationResult) -> dict:
@@ -80,8 +83,9 @@ def persona_dict(result: GenerationResult) -> dict:
         "images": result.images or [],
         "cost_usd": cost_usd(getattr(result, "spent", None)),
         "content_credentials": credentials_state(result),
-        # The persona's worst verdict, then each image's (position 0 is the base).
-        "face_verdict": face_verdict(checks),
+        # The persona's face state and worst verdict, then each image's (position 0 is the base).
+        "face_state": face_state(result, checks),
+        "face_verdict": face_verdict(result, checks),
         "face_checks": [
             {
                 "position": n,
@@ -103,7 +107,8 @@ def spreadsheet_safe(text: str) -> str:
 
 def csv_rows(task: GenerationTask) -> Iterator[str]:
     """One row per persona; image URLs in columns image_1 … image_N, then the face checks: the persona's worst
-    verdict, the base's, and each image's verdict and distance from the base."""
+    verdict, the base's, and each image's verdict and distance from the base; last, the persona's face state (a
+    column added after the others, so that readers by position still find theirs)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -118,7 +123,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
                     + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
                     + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")]
-                    + ["cost_usd", "content_credentials"])  # fmt: skip
+                    + ["cost_usd", "content_credentials", "face_state"])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
@@ -132,8 +137,8 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             [spreadsheet_safe(text) for text in (result.firstname, result.lastname, result.gender)]
             + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
-            + [face_verdict(checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
-            + [f"{cost_usd(result.spent):.4f}", credentials_state(result)]
+            + [face_verdict(result, checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
+            + [f"{cost_usd(result.spent):.4f}", credentials_state(result), face_state(result, checks)]
         )  # fmt: skip
         yield flush()
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from generation import storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
-from generation.pipeline.face_checks import worst
+from generation.selectors.faces import FaceState, face_state, persona_state
 
 PERSONAS_PER_PAGE = 24
 Verdict = FaceCheck.Verdict
 Kind = PipelineUnit.Kind
 
 GENDERS = {"f": "Women", "m": "Men"}
-VERDICT_FILTERS = {"look": "Needs a look", "ok": "Consistent", "unchecked": "Not checked"}
+# The gallery's face filters (their query values kept from before "verified" had its own word), by face state.
+VERDICT_FILTERS = {"look": FaceState.FLAGGED, "ok": FaceState.VERIFIED, "unchecked": FaceState.NOT_CHECKED}
 VIEWS = {"cards": "Cards", "faces": "Faces"}
 BUSY_LABELS = {
     Kind.IMAGES: "Making photos…",
@@ -91,21 +92,22 @@ class PersonaCard:
     busy: str = ""
 
     @property
-    def verdict(self) -> str:
-        verdicts = [image.verdict for image in [self.base, *self.photos] if image and image.verdict]
-        return worst(verdicts) or ""
+    def face_state(self) -> str:
+        verdicts = {image.position: image.verdict for image in [self.base, *self.photos] if image and image.verdict}
+        return persona_state(verdicts, len(self.photos))
 
     @property
     def needs_a_look(self) -> bool:
-        return self.verdict in FaceCheck.REJECTED
+        return self.face_state == FaceState.FLAGGED
 
     @property
-    def verdict_badge(self) -> tuple[str, str]:
-        if not self.verdict:
-            return ("none", "Not checked")
-        if self.needs_a_look:
-            return ("bad", "Needs a look")
-        return ("ok", "Consistent")
+    def verdict_badge(self) -> tuple[str, str] | None:
+        """(tone, label) of the card's face badge; None while a persona still waits for its photos and nothing
+        was flagged."""
+        state = self.face_state
+        if not self.photos and state != FaceState.FLAGGED:
+            return None
+        return FaceState.TONES[state], FaceState.LABELS[state]
 
 
 def srcset(url: str) -> str:
@@ -117,13 +119,7 @@ def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[G
     if filters.gender:
         results = results.filter(gender=filters.gender)
     if filters.verdict:
-        checks = FaceCheck.objects.filter(result=OuterRef("pk"))
-        if filters.verdict == "look":
-            results = results.filter(Exists(checks.filter(verdict__in=FaceCheck.REJECTED)))
-        elif filters.verdict == "ok":
-            results = results.filter(Exists(checks)).exclude(Exists(checks.filter(verdict__in=FaceCheck.REJECTED)))
-        else:
-            results = results.exclude(Exists(checks))
+        results = results.alias(face_state=face_state()).filter(face_state=VERDICT_FILTERS[filters.verdict])
     return results
 
 

@@ -9,18 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
 from generation.explain import Explanation, explain
-from generation.models import FaceCheck, GenerationTask, PipelineUnit
+from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
+from generation.selectors.faces import state_counts
 
 Status = GenerationTask.Status
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind
-# The sweep runs every 30 s on every live cluster: no sweep for this long means no worker is running.
-WORKER_SILENCE = timedelta(minutes=2)
+# The sweep runs every 30 s on every live cluster: no sweep for this long means no worker is running. Three sweeps
+# missed, so one late sweep is no alarm, and a page shows the banner within this long of the last worker's death.
+WORKER_SILENCE = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,12 @@ class TaskState:
     with_base: int
     with_images: int
     checked: int
+    verified: int
     rejected: int
+    not_checked: int
     failed_units: int
     open_units: int
+    leased_units: int  # running units under a live lease: a worker is at them
     face_checks_on: bool
     seconds_running: float
     runs: int
@@ -83,6 +89,16 @@ class TaskState:
         if self.worker_seen is None:
             return "never"
         return "seen" if timezone.now() - self.worker_seen < WORKER_SILENCE else "silent"
+
+    @property
+    def no_worker(self) -> bool:
+        """Nothing will move this task: it waits for a worker, or runs with none of its units under a live lease,
+        and no cluster has swept for WORKER_SILENCE (a dead worker's lease runs out sooner than that)."""
+        if self.worker_state == "seen":
+            return False
+        if self.task.status == Status.PENDING:
+            return True
+        return self.task.status in lifecycle.RUNNING_STATUSES and not self.leased_units
 
     @property
     def seconds_since_progress(self) -> int:
@@ -141,8 +157,12 @@ class TaskState:
         ]
         if self.face_checks_on or self.checked:
             checks = stage("Face checks", self.checked, self.with_images, status == Status.GENERATING_IMAGES, in_images)
-            if self.rejected and checks.state == "done":
-                checks = Step(checks.name, "done", f"{checks.detail}; {self.rejected} need a look")
+            if checks.state == "done":
+                notes = [f"{self.rejected} need a look"] if self.rejected else []
+                notes += [f"{self.not_checked} not checked"] if self.not_checked else []
+                # Every check ran, yet none could pass a persona (no frontal face): a warning, not a green step.
+                checks = Step(checks.name, "done" if self.verified or self.rejected else "short",
+                              "; ".join([checks.detail, *notes]))  # fmt: skip
             steps.append(checks)
         else:
             steps.append(Step("Face checks", "off", "Off"))
@@ -212,7 +232,13 @@ def task_state(task: GenerationTask) -> TaskState:
         women=Count("id", filter=Q(gender="f")),
         men=Count("id", filter=Q(gender="m")),
     )
-    units = dict(task.units.order_by().values_list("state").annotate(n=Count("id")))
+    now = timezone.now()
+    units = {
+        state: (n, leased)
+        for state, n, leased in task.units.order_by()
+        .values_list("state")
+        .annotate(n=Count("id"), leased=Count("id", filter=Q(lease_until__gte=now)))
+    }
     checks = face_totals(task)
     running, runs = seconds_running(task)
     return TaskState(
@@ -222,9 +248,12 @@ def task_state(task: GenerationTask) -> TaskState:
         with_base=results["with_base"],
         with_images=results["with_images"],
         checked=checks["checked"],
+        verified=checks["verified"],
         rejected=checks["rejected"],
-        failed_units=units.get(State.FAILED, 0),
-        open_units=sum(units.get(state, 0) for state in PipelineUnit.OPEN_STATES),
+        not_checked=checks["not_checked"],
+        failed_units=units.get(State.FAILED, (0, 0))[0],
+        open_units=sum(units.get(state, (0, 0))[0] for state in PipelineUnit.OPEN_STATES),
+        leased_units=units.get(State.RUNNING, (0, 0))[1],
         face_checks_on=face_checks.enabled(),
         seconds_running=running,
         runs=runs,
@@ -284,22 +313,24 @@ def _affected(kind: str, n: int) -> str:
 
 
 def face_totals(task: GenerationTask) -> dict[str, int]:
-    """Personas checked, personas with a rejected image, and tiles replaced: one query."""
-    return FaceCheck.objects.filter(result__task=task).aggregate(
-        checked=Count("result_id", distinct=True),
-        rejected=Count("result_id", distinct=True, filter=Q(verdict__in=FaceCheck.REJECTED)),
-        replaced=Count("id", filter=Q(position__gt=0, replaced__gt=0)),
-    )
+    """Of the personas with photos: how many were looked at, verified, flagged and not checked; and how many of
+    their tiles were replaced. One query."""
+    return state_counts(task.results.filter(images__isnull=False))
 
 
 def face_summary(task: GenerationTask, totals: dict[str, int] | None = None) -> str:
-    """One line on the face checks, e.g. "38 of 40 personas consistent; 6 tiles replaced; 2 need a look", or "Not
-    checked"."""
+    """One line on the face checks, e.g. "37 of 40 personas verified; 1 not checked; 6 tiles replaced; 2 need a
+    look". "Not checked" leads when nothing was verified or flagged: no check ran, or none found a face."""
     totals = totals or face_totals(task)
-    checked, rejected = totals["checked"], totals["rejected"]
-    if not checked:
+    personas, verified, rejected = totals["personas"], totals["verified"], totals["rejected"]
+    if not totals["checked"]:
         return "Not checked"
-    parts = [f"{checked - rejected} of {checked} personas consistent", f"{totals['replaced']} tiles replaced"]
+    if not verified and not rejected:
+        return f"Not checked: no face verified in {personas} persona{pluralize(personas)}"
+    parts = [f"{verified} of {personas} personas verified"]
+    if totals["not_checked"]:
+        parts.append(f"{totals['not_checked']} not checked")
+    parts.append(f"{totals['replaced']} tiles replaced")
     if rejected:
         parts.append(f"{rejected} need a look")
     return "; ".join(parts)

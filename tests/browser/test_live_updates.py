@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from django_q.models import Task as QueueTask
 from playwright.sync_api import expect
 
-from generation.models import GenerationTask, TaskRun
+from generation.models import GenerationTask, PipelineUnit, TaskRun
+from generation.pipeline import lifecycle
 from testkit.factories import make_result, make_task, make_user
 from tests.browser.helpers import PASSWORD, look_at_both_widths, signed_in_context
 from tests.conftest import requires_postgresql
@@ -141,6 +143,29 @@ def test_a_stall_banner_with_retry_appears_without_a_reload_and_the_tab_title_sh
     assert page.evaluate("window.__notes[0]").startswith("Task Completed")
     assert page.locator("#poller").get_attribute("hx-get") is None
     assert page.title().startswith("Done · ")
+
+
+def test_a_running_task_whose_workers_died_shows_the_no_worker_banner_and_loses_it_when_one_is_back(
+    browser, live_server, running_task, artifacts
+):
+    """Every worker killed mid-task: its unit's lease has run out and no cluster has swept for over 90 s."""
+    task = running_task
+    unit = PipelineUnit.objects.create(task=task, kind="images", number=1, result=task.results.first(),
+                                       state="running", lease_until=timezone.now() - timedelta(seconds=5))  # fmt: skip
+    last_sweep = timezone.now() - timedelta(seconds=100)
+    QueueTask.objects.create(id="b" * 32, name="sweep", func=lifecycle.SWEEP_JOB, started=last_sweep,
+                             stopped=last_sweep, success=True)  # fmt: skip
+    page = signed_in_context(browser, live_server.url, EMAIL).new_page()
+    page.goto(f"{live_server.url}/tasks/{task.task_code}/")
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator("#worker-banner")).to_contain_text("No worker is running")
+    expect(page.locator("#worker-banner")).to_contain_text("none is working on this task")
+    look_at_both_widths(browser, live_server.url, EMAIL, f"/tasks/{task.task_code}/", artifacts, "task-no-worker")
+
+    # A worker is back: it takes the unit under a new lease, and the banner goes without a reload.
+    PipelineUnit.objects.filter(pk=unit.pk).update(lease_until=timezone.now() + timedelta(minutes=5))
+    expect(page.locator("#worker-banner")).to_have_count(0, timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True
 
 
 def test_the_task_list_updates_its_progress_bars_by_itself(browser, live_server, running_task):

@@ -4,12 +4,16 @@ built with the services and factories; no worker is needed to look at them."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from PIL import Image
 from playwright.sync_api import expect
 
+from generation import services
 from generation.models import GenerationTask, ImageCredential, PipelineUnit, TaskRun
 from generation.pipeline import lifecycle
 from testkit.faces import astronaut, grace_hopper
@@ -122,6 +126,40 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
         expect(page.locator("[data-credentials]")).to_contain_text("1 of 90 files failed verification")
 
     look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-credentials-failed", then=says_failed)
+
+
+def test_each_card_says_verified_needs_a_look_or_not_checked_and_the_summary_agrees(
+    browser, live_server, reviewer, s3_bucket, artifacts, photos
+):
+    """The face model checks three personas' stored files: one person throughout (verified), another person in
+    the photos than in the base (needs a look), and drawn pictures with no face (not checked); a fourth, made with
+    the checks off, has no check at all."""
+    same, other = photos
+    task = make_task(user=reviewer, number_to_generate=4, status="completed", completed_at=timezone.now())
+    verified = make_stored_result(task, same, firstname="Ada")
+    flagged = make_stored_result(task, replace(same, tile=other.tile, tile_thumbnails=other.tile_thumbnails),
+                                 firstname="Bea")  # fmt: skip
+    no_face = make_stored_result(task, PhotoSet.of(Image.radial_gradient("L").convert("RGB")), firstname="Cleo")
+    services.check_faces(task)
+    unchecked = make_stored_result(task, same, firstname="Dan")
+    expected = {verified: "Verified", flagged: "Needs a look", no_face: "Not checked", unchecked: "Not checked"}
+    path = f"/tasks/{task.task_code}/"
+
+    def says_each_state(page):
+        for result, label in expected.items():
+            expect(page.locator(f"#persona-{result.pk} .verdict")).to_have_text(label)
+        expect(page.locator(f"#persona-{verified.pk} .verdict")).to_have_class(re.compile("verdict-ok"))
+        expect(page.locator("#progress")).to_contain_text("1 of 4 personas verified; 2 not checked")
+        expect(page.locator("#progress")).not_to_contain_text("consistent")
+
+    look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-face-states", then=says_each_state)
+
+    def only_not_checked(page):
+        page.get_by_role("link", name="Not checked").click()
+        expect(page.locator(".persona")).to_have_count(2)
+        expect(page.locator(".persona .verdict")).to_have_text(["Not checked", "Not checked"])
+
+    look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-not-checked", then=only_not_checked)
 
 
 def test_a_cancelled_task_is_grey_says_who_cancelled_it_and_offers_resume(

@@ -224,7 +224,7 @@ def test_exports_carry_each_image_s_verdict_and_distance_and_the_persona_s_worst
     assert (row["face_verdict"], row["base_verdict"], row["image_3_verdict"]) == ("different-person", "ok",
                                                                                    "different-person")  # fmt: skip
     assert float(row["image_3_distance"]) > 0.6 and float(row["image_1_distance"]) < 0.3
-    assert face_summary(task) == "0 of 1 personas consistent; 0 tiles replaced; 1 need a look"
+    assert face_summary(task) == "0 of 1 personas verified; 0 tiles replaced; 1 need a look"
 
 
 def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(checks_on, s3_bucket, settings):
@@ -242,9 +242,7 @@ def test_check_faces_records_the_stored_images_verdicts_again_and_can_run_twice(
 
     assert "ok ok different-person ok ok" in out.getvalue()
     assert FaceCheck.objects.count() == 5
-    assert (
-        f"Task {task.task_code} faces: 0 of 1 personas consistent; 0 tiles replaced; 1 need a look." in out.getvalue()
-    )
+    assert f"Task {task.task_code} faces: 0 of 1 personas verified; 0 tiles replaced; 1 need a look." in out.getvalue()
 
 
 def test_check_faces_names_an_unknown_task(db):

@@ -431,6 +431,7 @@ def expected_csv_row(result: GenerationResult, columns: int) -> list[str]:
         *["not checked", ""] * columns,
         "0.0000",
         "none",  # made by a factory, not stored through the pipeline: no Content Credentials recorded
+        "not checked",
     ]
 
 
@@ -444,6 +445,7 @@ def expected_persona(result: GenerationResult) -> dict:
         "images": result.images or [],
         "cost_usd": 0.0,
         "content_credentials": "none",
+        "face_state": "not checked",
         "face_verdict": "not checked",
         "face_checks": [
             {"position": n, "verdict": "not checked", "distance": None} for n in range(len(result.images or []) + 1)
@@ -489,7 +491,7 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
     csv_body, json_body, zip_body = body_of(csv_response), body_of(json_response), body_of(zip_response)
 
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
-    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 12 + 3 * images_each
+    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 13 + 3 * images_each
     assert rows[1:] == [expected_csv_row(result, images_each) for result in results]
 
     document = json.loads(json_body)
