@@ -114,13 +114,12 @@ def log_unit(unit: PipelineUnit, message: str, *args, level: int = logging.INFO)
 # --- Submitting and starting a task ---------------------------------------------------------------------------
 
 
-def submit(*, user: User, values: dict, budget_usd: Decimal | None = None) -> GenerationTask:
-    """Create a pending task (values already validated), with its own cap when it has one, and queue its start
-    once the rows are committed."""
+def submit(*, user: User, values: dict, cap_usd: Decimal | None, estimate_usd: Decimal) -> GenerationTask:
+    """Create a pending task (values and caps already checked) with its cap (None: no cap) and estimate, and queue
+    its start once the rows are committed."""
     with transaction.atomic():
         task = GenerationTask.objects.create(user=user, **values)
-        if budget_usd is not None:
-            TaskBudget.objects.create(task=task, cap_usd=budget_usd)
+        TaskBudget.objects.create(task=task, cap_usd=cap_usd, estimate_usd=estimate_usd)
         usage.add(user.pk, tasks=1)
         _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
     return task
