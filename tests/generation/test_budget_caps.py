@@ -154,7 +154,6 @@ def test_a_task_keeps_the_cap_and_estimate_it_was_submitted_with(priced):
 
 
 def test_with_134_left_a_second_task_over_what_the_first_leaves_is_refused(priced):
-    priced.TASK_BUDGET_USD = None
     user = make_user(is_staff=True)
     UserBudget.objects.create(user=user, monthly_usd=Decimal("2.00"))
     spend(make_task(user=user, status="completed"), "0.66")
@@ -172,7 +171,6 @@ def test_with_134_left_a_second_task_over_what_the_first_leaves_is_refused(price
 
 
 def test_what_a_running_task_has_spent_is_not_counted_twice(priced):
-    priced.TASK_BUDGET_USD = None
     user = make_user(is_staff=True)
     UserBudget.objects.create(user=user, monthly_usd=Decimal("2.00"))
     spend(make_task(user=user, status="completed"), "0.66")
