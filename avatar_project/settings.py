@@ -3,6 +3,7 @@
 defaults are the embedded ones that let a fresh checkout run with no servers."""
 
 import tomllib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -260,9 +261,37 @@ OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
 # Prices of the models, over the defaults of generation/prices.py: JSON, e.g.
 # {"my-model": {"per_million": {"text_input": 0.5, "image_output": 20}, "per_image": {"medium": 0.02}}}
 OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
-# Spending caps in USD (0: none). A task's own cap may be set lower on the form, never higher.
-TASK_BUDGET_USD = env.float("TASK_BUDGET_USD", default=100.0)
-MONTHLY_BUDGET_USD = env.float("MONTHLY_BUDGET_USD", default=1000.0)
+
+
+def _budget(name: str, default: str) -> Decimal | None:
+    """A spending cap in USD: empty is no cap, 0 lets nothing be spent, and a negative or non-number is refused
+    here, at start-up, rather than read as something else later."""
+    raw = env.str(name, default=default).strip()
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(
+            f"{name} must be an amount in USD of 0 or more, or empty for no cap (not {raw!r}); 0 lets nothing be spent."
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+# Spending caps in USD (empty: none; 0: nothing may be spent). A task's own cap may be set lower on the form, never
+# higher.
+TASK_BUDGET_USD = _budget("TASK_BUDGET_USD", "100")
+MONTHLY_BUDGET_USD = _budget("MONTHLY_BUDGET_USD", "1000")
+# Tasks one user may have waiting or running at once; a further submit is refused until one ends. Empty: no cap.
+MAX_OPEN_TASKS_PER_USER = env.str("MAX_OPEN_TASKS_PER_USER", default="10").strip()
+if MAX_OPEN_TASKS_PER_USER and not (MAX_OPEN_TASKS_PER_USER.isdigit() and int(MAX_OPEN_TASKS_PER_USER) >= 1):
+    raise ImproperlyConfigured(
+        f"MAX_OPEN_TASKS_PER_USER must be a whole number of 1 or more, or empty for no cap "
+        f"(not {MAX_OPEN_TASKS_PER_USER!r})."
+    )
+MAX_OPEN_TASKS_PER_USER = int(MAX_OPEN_TASKS_PER_USER) if MAX_OPEN_TASKS_PER_USER else None
 # `manage.py generate` asks before a task whose estimate is above this, when it runs in a terminal.
 CONFIRM_ABOVE_USD = env.float("CONFIRM_ABOVE_USD", default=5.0)
 # The format images come back in: JPEG is smaller to send and faster to decode than PNG (a grid is split and

@@ -420,19 +420,22 @@ def submit(personas: int, images: int, tasks: int = 1) -> list[int]:
     """(In a child.) Tasks submitted as the web app does: a pending task, its start job queued on commit."""
     import uuid
 
+    from django.conf import settings
+
     from accounts.models import User
     from generation.services import submit_task
 
-    user = User.objects.create_user(f"bench-{uuid.uuid4().hex[:12]}@example.com")
+    per_user = settings.MAX_OPEN_TASKS_PER_USER or tasks  # more tasks than one person may have open: more people
+    users = [User.objects.create_user(f"bench-{uuid.uuid4().hex[:12]}@example.com") for _ in range(0, tasks, per_user)]
     return [
         submit_task(
-            user=user,
+            user=users[number // per_user],
             persona_description=DESCRIPTION,
             bio_language="English",
             number_to_generate=personas,
             images_per_persona=images,
         ).pk
-        for _ in range(tasks)
+        for number in range(tasks)
     ]
 
 

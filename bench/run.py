@@ -32,6 +32,7 @@ BENCHMARKS = {
     "memory": "bench.memory",
     "faces": "bench.faces",
     "signing": "bench.signing",
+    "fairness": "bench.fairness",
 }
 
 

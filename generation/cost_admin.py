@@ -70,9 +70,13 @@ class ApiCallAdmin(MachineMadeAdmin):
 
 @admin.register(UserBudget)
 class UserBudgetAdmin(admin.ModelAdmin):
-    """A user's own monthly cap, over MONTHLY_BUDGET_USD."""
+    """A user's own monthly cap, over MONTHLY_BUDGET_USD: empty is no cap, 0 lets nothing be spent."""
 
-    list_display = ("user", "monthly_usd")
+    list_display = ("user", "cap")
     list_select_related = ("user",)
     search_fields = ("user__email",)
     autocomplete_fields = ("user",)
+
+    @admin.display(description="monthly cap", ordering="monthly_usd")
+    def cap(self, budget: UserBudget) -> str:
+        return "no cap" if budget.monthly_usd is None else f"${budget.monthly_usd:.2f}"

@@ -173,17 +173,20 @@ def month_spent(user_pk: int, now: datetime | None = None) -> Decimal:
     return spent["total"] or Decimal(0)
 
 
+def _cap(amount: Decimal | float | int | str | None) -> Decimal | None:
+    return None if amount is None else Decimal(str(amount))
+
+
 def task_cap(task_pk: int) -> Decimal | None:
-    """The task's own cap, else TASK_BUDGET_USD; None when there is none (0)."""
-    own = TaskBudget.objects.filter(task_id=task_pk).values_list("cap_usd", flat=True).first()
-    cap = Decimal(own) if own is not None else Decimal(str(settings.TASK_BUDGET_USD))
-    return cap if cap > 0 else None
+    """The cap the task was submitted with (None: no cap); TASK_BUDGET_USD for a task with no budget row."""
+    own = TaskBudget.objects.filter(task_id=task_pk).values_list("cap_usd", flat=True)
+    return _cap(own[0]) if own else _cap(settings.TASK_BUDGET_USD)
 
 
 def monthly_cap(user_pk: int) -> Decimal | None:
-    own = UserBudget.objects.filter(user_id=user_pk).values_list("monthly_usd", flat=True).first()
-    cap = Decimal(own) if own is not None else Decimal(str(settings.MONTHLY_BUDGET_USD))
-    return cap if cap > 0 else None
+    """The user's own monthly cap (None: no cap), else MONTHLY_BUDGET_USD."""
+    own = UserBudget.objects.filter(user_id=user_pk).values_list("monthly_usd", flat=True)
+    return _cap(own[0]) if own else _cap(settings.MONTHLY_BUDGET_USD)
 
 
 def check_before_call(task_pk: int | None, user_pk: int | None) -> None:
@@ -201,21 +204,60 @@ def check_before_call(task_pk: int | None, user_pk: int | None) -> None:
             raise BudgetReachedError(message.format(spent=spent, cap=cap))
 
 
+def committed(user_pk: int) -> tuple[Decimal, int]:
+    """What the user's waiting and running tasks are still expected to spend (each one's estimate at submit, less
+    what it has spent, never below 0), and how many such tasks there are. A task with no estimate kept is estimated
+    now."""
+    open_tasks = GenerationTask.objects.filter(user_id=user_pk, status__in=GenerationTask.OPEN_STATUSES)
+    tasks = list(open_tasks.values_list("pk", "number_to_generate", "images_per_persona", "budget__estimate_usd"))
+    if not tasks:
+        return Decimal(0), 0
+    spent = dict(
+        ApiCall.objects.filter(task_id__in=[pk for pk, *_ in tasks])
+        .values_list("task_id")
+        .annotate(total=Sum("cost_usd"))
+        .values_list("task_id", "total")
+    )
+    total = Decimal(0)
+    for pk, number, images, kept in tasks:
+        expected = kept if kept is not None else estimate(number, images).usd
+        total += max(Decimal(0), Decimal(expected) - (spent.get(pk) or Decimal(0)))
+    return usd(total), len(tasks)
+
+
 def check_at_submit(user_pk: int, cap: Decimal | None, guess: Estimate) -> str | None:
-    """Why a task of this estimate may not start, with the figures; None when it may."""
+    """Why a task of this estimate may not start, with the figures; None when it may. A cap of 0 lets no paid call
+    be made (the offline generator makes none, so its tasks pass); the month counts what the user's waiting and
+    running tasks are still expected to spend."""
+    if cap == 0 and guess.calls:
+        return "This task's budget is $0.00, so it may make no API call. Set a budget above $0 to run it."
     if cap is not None and guess.usd > cap:
         return (
             f"This task is estimated at ${guess.usd:.2f}, over its budget of ${cap:.2f}. "
             "Ask for fewer personas or images, or a higher budget."
         )
     monthly = monthly_cap(user_pk)
-    if monthly is not None:
-        left = max(Decimal(0), monthly - month_spent(user_pk))
-        if guess.usd > left:
-            return (
-                f"This task is estimated at ${guess.usd:.2f}, but only ${left:.2f} of your ${monthly:.2f} monthly "
-                "budget is left. Ask for fewer personas or images, or ask an administrator to raise the budget."
-            )
+    if monthly is None:
+        return None
+    if monthly == 0 and guess.calls:
+        return (
+            "Your monthly budget is $0.00, so your tasks may make no API call. Ask an administrator to raise the "
+            "budget."
+        )
+    waiting, count = committed(user_pk)
+    left = max(Decimal(0), monthly - month_spent(user_pk) - waiting)
+    if guess.usd > left:
+        held = (
+            f", after the ${waiting:.2f} your {count} waiting or running task{'s' if count != 1 else ''} "
+            f"{'are' if count != 1 else 'is'} still expected to spend"
+            if count
+            else ""
+        )
+        return (
+            f"This task is estimated at ${guess.usd:.2f}, but only ${left:.2f} of your ${monthly:.2f} monthly "
+            f"budget is left{held}. Ask for fewer personas or images, wait for your tasks to end, or ask an "
+            "administrator to raise the budget."
+        )
     return None
 
 

@@ -37,9 +37,12 @@ class TaskForm(forms.Form):
     budget_usd = forms.DecimalField(
         label="Budget for this task (USD)",
         required=False,
-        min_value=Decimal("0.01"),
+        min_value=Decimal(0),
         decimal_places=2,
-        error_messages={"invalid": "Enter an amount in dollars, e.g. 12.50."},
+        error_messages={
+            "invalid": "Enter an amount in dollars, e.g. 12.50.",
+            "min_value": "The budget cannot be negative: enter 0 or more, or leave it empty for the default.",
+        },
     )
     # One token per rendered form: a second POST of the same form (double click, reload) finds the
     # task the first one made instead of making another.
@@ -57,15 +60,19 @@ class TaskForm(forms.Form):
         field.widget.attrs["max"] = maximum
         field.validators.append(MaxValueValidator(maximum, f"Choose a number of personas from 1 to {maximum}."))
         field.help_text = f"From 1 to {maximum}."
-        ceiling = Decimal(str(settings.TASK_BUDGET_USD))
+        ceiling = settings.TASK_BUDGET_USD
         budget = self.fields["budget_usd"]
-        if ceiling > 0:
+        budget.widget.attrs.update({"min": "0", "step": "0.01"})
+        if ceiling is not None:
+            ceiling = Decimal(str(ceiling))
             budget.max_value = ceiling
             budget.validators.append(MaxValueValidator(ceiling, f"The budget can be at most ${ceiling:.2f} a task."))
-            budget.widget.attrs.update({"max": str(ceiling), "step": "0.01", "placeholder": f"{ceiling:.2f}"})
-            budget.help_text = f"The task stops when it has spent this much. At most ${ceiling:.2f}; empty: that."
+            budget.widget.attrs.update({"max": str(ceiling), "placeholder": f"{ceiling:.2f}"})
+            budget.help_text = (
+                f"The task stops when it has spent this much. At most ${ceiling:.2f}; empty: that. 0: no paid call."
+            )
         else:
-            budget.help_text = "The task stops when it has spent this much. Empty: no cap."
+            budget.help_text = "The task stops when it has spent this much. Empty: no cap. 0: no paid call."
 
     def renew_token_if_lost(self) -> bool:
         """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new

@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -35,6 +37,7 @@ class GenerationTask(models.Model):
         TWENTY = 20, "20 images"
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+    OPEN_STATUSES = (Status.PENDING, Status.GENERATING_DATA, Status.GENERATING_IMAGES)  # waiting or running
 
     # The public code people read and type (column `task_id`); the primary key is `pk`.
     task_code = models.CharField(max_length=12, editable=False, db_column="task_id")
@@ -407,32 +410,62 @@ class ApiCall(models.Model):
 
 
 class TaskBudget(models.Model):
-    """The spending cap a task was submitted with (at most TASK_BUDGET_USD), in a table of our own."""
+    """What a task was submitted with, in a table of our own: its cap (at most TASK_BUDGET_USD; NULL: no cap) and its
+    estimate, which the monthly check at submit counts against the month while the task waits or runs. A task with
+    no row (made before these were kept) has the cap TASK_BUDGET_USD."""
 
     task = models.OneToOneField(GenerationTask, on_delete=models.CASCADE, db_constraint=False, related_name="budget")
-    cap_usd = models.DecimalField(max_digits=10, decimal_places=2)
+    cap_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                  validators=[MinValueValidator(0)])  # fmt: skip
+    estimate_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                       validators=[MinValueValidator(0)])  # fmt: skip
 
     class Meta:
         db_table = "generation_task_budgets"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cap_usd__isnull=True) | Q(cap_usd__gte=0), name="generation_task_budgets_cap_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(estimate_usd__isnull=True) | Q(estimate_usd__gte=0),
+                name="generation_task_budgets_estimate_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.task_id}: {self.cap_usd} USD"
+        return f"{self.task_id}: {'no cap' if self.cap_usd is None else f'{self.cap_usd} USD'}"
 
 
 class UserBudget(models.Model):
-    """A user's own monthly cap, over MONTHLY_BUDGET_USD (set in the admin); 0 means no cap."""
+    """A user's own monthly cap, over MONTHLY_BUDGET_USD (set in the admin): empty is no cap, 0 lets nothing be
+    spent."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_constraint=False, related_name="budget"
     )
-    monthly_usd = models.DecimalField(max_digits=10, decimal_places=2)
+    monthly_usd = models.DecimalField(
+        "monthly cap (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0, "A budget cannot be negative: enter 0 or more, or leave it empty.")],
+        help_text="Empty: no cap. 0: nothing may be spent. Over MONTHLY_BUDGET_USD for this user.",
+    )
 
     class Meta:
         db_table = "generation_user_budgets"
         verbose_name = "monthly budget"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_usd__isnull=True) | Q(monthly_usd__gte=0),
+                name="generation_user_budgets_not_negative",
+                violation_error_message="A budget cannot be negative: enter 0 or more, or leave it empty.",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}: {self.monthly_usd} USD a month"
+        return f"{self.user_id}: {'no cap' if self.monthly_usd is None else f'{self.monthly_usd} USD a month'}"
 
 
 class DailyUsage(models.Model):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from accounts.models import User
 from generation import costs, export_builds, provenance, storage
@@ -68,7 +69,8 @@ def submit_task(
     budget_usd: Decimal | float | str | None = None,
 ) -> GenerationTask:
     """Check the request and its cost against the caps, and hand it to the lifecycle, which creates the pending task
-    and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that)."""
+    and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that). Refused as
+    well: an owner with MAX_OPEN_TASKS_PER_USER tasks waiting or running."""
     values = validate_request(
         persona_description=persona_description,
         bio_language=bio_language,
@@ -82,29 +84,54 @@ def submit_task(
     except provenance.CredentialsError as error:
         raise ValidationError(f"No task can start, because its images could not be signed: {error}") from None
     cap = task_budget(budget_usd)
-    refusal = costs.check_at_submit(
-        user.pk, cap, costs.estimate(values["number_to_generate"], values["images_per_persona"])
-    )
-    if refusal:
-        raise ValidationError({"budget_usd": refusal})
-    task = lifecycle.submit(user=user, values=values, budget_usd=cap if budget_usd not in (None, "") else None)
+    guess = costs.estimate(values["number_to_generate"], values["images_per_persona"])
+    with transaction.atomic():
+        # The owner's row is locked, so that two submits at once cannot both pass the caps below.
+        User.objects.select_for_update().filter(pk=user.pk).exists()
+        too_many = open_tasks_refusal(user)
+        if too_many:
+            raise ValidationError(too_many)
+        refusal = costs.check_at_submit(user.pk, cap, guess)
+        if refusal:
+            raise ValidationError({"budget_usd": refusal})
+        task = lifecycle.submit(user=user, values=values, cap_usd=cap, estimate_usd=guess.usd)
     log.info("task %s: submitted by %s (%s personas x %s images)", task.task_code, user.email, task.number_to_generate,
              task.images_per_persona)  # fmt: skip
     return task
 
 
+def open_tasks_refusal(user: User) -> str | None:
+    """Why the user may not submit another task now: they have MAX_OPEN_TASKS_PER_USER waiting or running."""
+    limit = settings.MAX_OPEN_TASKS_PER_USER
+    if limit is None:
+        return None
+    count = GenerationTask.objects.filter(user=user, status__in=GenerationTask.OPEN_STATUSES).count()
+    if count < limit:
+        return None
+    return (
+        f"You have {count} tasks waiting or running, the most one person may have at once "
+        f"(MAX_OPEN_TASKS_PER_USER is {limit}). Submit this one once one of them has ended, or cancel one."
+    )
+
+
 def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:
-    """The cap a task gets: the one asked for, checked against TASK_BUDGET_USD, or that setting (None: no cap)."""
-    ceiling = Decimal(str(settings.TASK_BUDGET_USD))
+    """The cap a task gets: the one asked for, checked against TASK_BUDGET_USD, or that setting (None: no cap).
+    0 is a cap: nothing may be spent."""
+    ceiling = settings.TASK_BUDGET_USD
+    ceiling = None if ceiling is None else Decimal(str(ceiling))
     if budget_usd in (None, ""):
-        return ceiling if ceiling > 0 else None
+        return ceiling
     try:
-        asked = Decimal(str(budget_usd)).quantize(Decimal("0.01"))
+        asked = Decimal(str(budget_usd).strip()).quantize(Decimal("0.01"))
     except ArithmeticError:
         raise ValidationError({"budget_usd": "Enter the budget as an amount in dollars, e.g. 12.50."}) from None
-    if not asked.is_finite() or asked <= 0:
-        raise ValidationError({"budget_usd": "The budget must be more than $0."})
-    if ceiling > 0 and asked > ceiling:
+    if not asked.is_finite():
+        raise ValidationError({"budget_usd": "Enter the budget as an amount in dollars, e.g. 12.50."})
+    if asked < 0:
+        raise ValidationError(
+            {"budget_usd": "The budget cannot be negative: enter 0 or more, or leave it empty for the default."}
+        )
+    if ceiling is not None and asked > ceiling:
         raise ValidationError({"budget_usd": f"The budget can be at most ${ceiling:.2f} a task (TASK_BUDGET_USD)."})
     return asked
 

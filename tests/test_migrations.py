@@ -2,6 +2,7 @@
 and every one of them reverses."""
 
 import importlib
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -40,7 +41,13 @@ DJANGO_ONLY = [
     ("generation", "0016_budgets_and_daily_usage"),
     ("generation", "0017_image_credentials"),
     ("generation", "0018_export_builds"),
+    ("generation", "0019_budgets_no_cap_is_empty"),
+    ("generation", "0020_budgets_empty_instead_of_zero_or_negative"),
+    ("generation", "0021_budgets_not_negative"),
 ]
+BUDGETS_NULLABLE = ("generation", "0019_budgets_no_cap_is_empty")
+STAFF_FLAGS = ("accounts", "0002_add_staff_flags_and_permissions")
+BUDGETS_NOT_NEGATIVE = ("generation", "0021_budgets_not_negative")
 
 
 def test_the_plan_applies_the_documented_chain_in_order_then_django_only_steps():
@@ -174,3 +181,30 @@ def seed_rows_now(apps):
         number_to_generate=1, images_per_persona=8,
     )  # fmt: skip
     Result.objects.create(task=task, batch_number=1, firstname="a", lastname="b", gender="m", images=["x"] * 8)
+
+
+def test_a_stored_budget_of_0_or_less_becomes_empty_so_it_still_means_no_cap(executor):
+    apps = migrate(executor, [BUDGETS_NULLABLE, STAFF_FLAGS])
+    User = apps.get_model("accounts", "User")
+    Task = apps.get_model("generation", "GenerationTask")
+    UserBudget = apps.get_model("generation", "UserBudget")
+    TaskBudget = apps.get_model("generation", "TaskBudget")
+    caps = {"negative": "-5", "zero": "0", "set": "12.50"}
+    for name, amount in caps.items():
+        user = User.objects.create(email=f"{name}@example.com", password="!", is_staff=False)
+        UserBudget.objects.create(user=user, monthly_usd=amount)
+        task = Task.objects.create(task_code=f"cap{name[:5]}", user=user, persona_description="d",
+                                   bio_language="English", number_to_generate=1, images_per_persona=4)  # fmt: skip
+        TaskBudget.objects.create(task=task, cap_usd=amount)
+
+    apps = migrate(executor, [BUDGETS_NOT_NEGATIVE, STAFF_FLAGS])
+    monthly = dict(apps.get_model("generation", "UserBudget").objects.values_list("user__email", "monthly_usd"))
+    assert monthly == {"negative@example.com": None, "zero@example.com": None, "set@example.com": Decimal("12.50")}
+    task_caps = dict(apps.get_model("generation", "TaskBudget").objects.values_list("task__task_code", "cap_usd"))
+    assert task_caps == {"capnegat": None, "capzero": None, "capset": Decimal("12.50")}
+
+    apps = migrate(
+        executor, [BUDGETS_NULLABLE, STAFF_FLAGS]
+    )  # back: empty is spelled 0 again, which the old code read as no cap
+    monthly = dict(apps.get_model("generation", "UserBudget").objects.values_list("user__email", "monthly_usd"))
+    assert monthly == {"negative@example.com": 0, "zero@example.com": 0, "set@example.com": Decimal("12.50")}

@@ -82,3 +82,32 @@ def test_database_connections_are_kept_a_minute_and_health_checked_by_default():
     )
     done = load_settings(script, DEBUG="true")
     assert json.loads(done.stdout) == [60, True]
+
+
+PRINT_CAPS = (
+    "import django; from django.conf import settings; django.setup(); "
+    "print(repr((settings.TASK_BUDGET_USD, settings.MONTHLY_BUDGET_USD, settings.MAX_OPEN_TASKS_PER_USER)))"
+)
+
+
+def test_a_negative_budget_setting_stops_start_up_with_a_clear_message():
+    for name in ("TASK_BUDGET_USD", "MONTHLY_BUDGET_USD"):
+        done = load_settings(PRINT_CAPS, DEBUG="true", **{name: "-1"})
+        assert done.returncode != 0
+        assert f"{name} must be an amount in USD of 0 or more, or empty for no cap (not '-1')" in done.stderr
+    done = load_settings(PRINT_CAPS, DEBUG="true", MONTHLY_BUDGET_USD="lots")
+    assert done.returncode != 0 and "(not 'lots')" in done.stderr
+
+
+def test_an_empty_budget_setting_is_no_cap_and_0_is_a_cap_of_nothing():
+    done = load_settings(PRINT_CAPS, DEBUG="true", TASK_BUDGET_USD="", MONTHLY_BUDGET_USD="0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(None, Decimal('0.00'), 10)"
+
+
+def test_the_open_tasks_cap_is_a_whole_number_of_1_or_more_or_empty():
+    done = load_settings(PRINT_CAPS, DEBUG="true", MAX_OPEN_TASKS_PER_USER="0")
+    assert done.returncode != 0 and "MAX_OPEN_TASKS_PER_USER must be a whole number of 1 or more" in done.stderr
+    done = load_settings(PRINT_CAPS, DEBUG="true", MAX_OPEN_TASKS_PER_USER="")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(Decimal('100.00'), Decimal('1000.00'), None)"

@@ -25,11 +25,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from itertools import zip_longest
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -75,8 +76,10 @@ def heartbeat_interval() -> float:
 
 
 def in_flight_window() -> int:
-    """Units of one task queued or running at once: a cluster's workers, plus as many waiting, so that a worker
-    that finishes finds its next unit in its cluster's own queue instead of waiting for the broker's next poll."""
+    """Units of one user queued or running at once: a cluster's workers, plus as many waiting, so that a worker
+    that finishes finds its next unit in its cluster's own queue instead of waiting for the broker's next poll. Per
+    user, not per task: the broker serves jobs in the order they came, so a user's unit waits behind at most the
+    windows of the others, however many tasks they have."""
     return max(1, 2 * settings.Q_WORKERS)
 
 
@@ -114,13 +117,12 @@ def log_unit(unit: PipelineUnit, message: str, *args, level: int = logging.INFO)
 # --- Submitting and starting a task ---------------------------------------------------------------------------
 
 
-def submit(*, user: User, values: dict, budget_usd: Decimal | None = None) -> GenerationTask:
-    """Create a pending task (values already validated), with its own cap when it has one, and queue its start
-    once the rows are committed."""
+def submit(*, user: User, values: dict, cap_usd: Decimal | None, estimate_usd: Decimal) -> GenerationTask:
+    """Create a pending task (values and caps already checked) with its cap (None: no cap) and estimate, and queue
+    its start once the rows are committed."""
     with transaction.atomic():
         task = GenerationTask.objects.create(user=user, **values)
-        if budget_usd is not None:
-            TaskBudget.objects.create(task=task, cap_usd=budget_usd)
+        TaskBudget.objects.create(task=task, cap_usd=cap_usd, estimate_usd=estimate_usd)
         usage.add(user.pk, tasks=1)
         _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
     return task
@@ -156,18 +158,50 @@ def _plan(task: GenerationTask, kind: str, units: list[tuple[int, int, int | Non
 
 
 def _dispatch(task: GenerationTask) -> int:
-    """Queue the task's next pending units, keeping at most a window of them queued or running. Called with the
-    task row locked, so two finishing workers do not both fill the window."""
-    room = in_flight_window() - task.units.filter(state__in=[State.QUEUED, State.RUNNING]).count()
+    """Queue pending units of the task owner's running tasks, keeping at most a window of the owner's units queued
+    or running. The owner's tasks take turns: one unit each, the task served least recently first. Called with the
+    task row locked; the owner's row is locked too, so two of their workers finishing at once do not both fill the
+    window. Under `generate --sync` only this task's units: its caller runs them, and nothing would run the
+    others'."""
+    if inline.get():
+        room = in_flight_window() - task.units.filter(state__in=[State.QUEUED, State.RUNNING]).count()
+        return _queue({task.pk: task.task_code}, _pending(task.pk, room))
+    User.objects.select_for_update().filter(pk=task.user_id).exists()
+    owned = PipelineUnit.objects.filter(task__user_id=task.user_id)
+    room = in_flight_window() - owned.filter(state__in=[State.QUEUED, State.RUNNING]).count()
     if room <= 0:
         return 0
+    waiting = PipelineUnit.objects.filter(task=OuterRef("pk"), state=State.PENDING)
+    turns = (
+        GenerationTask.objects.filter(user_id=task.user_id, status__in=RUNNING_STATUSES)
+        .filter(Exists(waiting))
+        .annotate(served=Max("units__queued_at"))
+        .order_by(F("served").asc(nulls_first=True), "pk")
+        .values_list("pk", "task_code")[:room]
+    )
+    codes = dict(turns)
+    rounds = zip_longest(*[_pending(task_pk, room) for task_pk in codes])
+    in_turn = [unit for round_ in rounds for unit in round_ if unit is not None]
+    return _queue(codes, in_turn[:room])
+
+
+def _pending(task_pk: int, limit: int) -> list[tuple[int, int]]:
+    """The task's first pending units, (task, unit) each."""
+    if limit <= 0:
+        return []
+    units = PipelineUnit.objects.filter(task_id=task_pk, state=State.PENDING).order_by("id")
+    return list(units.values_list("task_id", "id")[:limit])
+
+
+def _queue(codes: dict[int, str], units: list[tuple[int, int]]) -> int:
+    """Move these pending units to queued and send their jobs, in this order (the broker's)."""
     queued = 0
     now = timezone.now()
-    for unit_pk in task.units.filter(state=State.PENDING).order_by("id").values_list("id", flat=True)[:room]:
+    for task_pk, unit_pk in units:
         if PipelineUnit.objects.filter(pk=unit_pk, state=State.PENDING).update(
             state=State.QUEUED, queued_at=now, updated_at=now
         ):
-            _send_unit(task, unit_pk)
+            _send_unit(codes[task_pk], unit_pk)
             queued += 1
     return queued
 
@@ -179,8 +213,8 @@ def dispatch(task_pk: int) -> int:
         return _dispatch(task) if task is not None else 0
 
 
-def _send_unit(task: GenerationTask, unit_pk: int) -> None:
-    _send(RUN_UNIT_JOB, unit_pk, name=f"{task.task_code}-unit-{unit_pk}", group=task.task_code)
+def _send_unit(task_code: str, unit_pk: int) -> None:
+    _send(RUN_UNIT_JOB, unit_pk, name=f"{task_code}-unit-{unit_pk}", group=task_code)
 
 
 # --- One unit's run: claim, heartbeat, outcome ----------------------------------------------------------------
@@ -559,7 +593,7 @@ def _resend_lost(units, now) -> tuple[int, set[int]]:
     lost = units.filter(state=State.QUEUED, queued_at__lt=now - lease_length()).select_related("task")
     for unit in lost:
         if PipelineUnit.objects.filter(pk=unit.pk, state=State.QUEUED, queued_at=unit.queued_at).update(queued_at=now):
-            _send_unit(unit.task, unit.pk)
+            _send_unit(unit.task.task_code, unit.pk)
             resent += 1
             task_pks.add(unit.task.pk)
     return resent, task_pks

@@ -112,13 +112,13 @@ def test_the_form_shows_the_refusal_beside_the_budget_field(client, priced):
 
 
 def test_the_monthly_cap_counts_across_tasks(priced):
-    priced.TASK_BUDGET_USD = 0
+    priced.TASK_BUDGET_USD = None
     user = make_user(is_staff=True)
     UserBudget.objects.create(user=user, monthly_usd=Decimal("1.00"))
-    spend(make_task(user=user), "0.60")
-    spend(make_task(user=user), "0.25")
+    spend(make_task(user=user, status="completed"), "0.60")
+    spend(make_task(user=user, status="completed"), "0.25")
     spend(make_task(user=make_user()), "9.00")  # someone else's
-    last_month = spend(make_task(user=user), "5.00")
+    last_month = spend(make_task(user=user, status="completed"), "5.00")
     ApiCall.objects.filter(pk=last_month.pk).update(created_at=costs.month_start() - timezone.timedelta(days=3))
     assert costs.month_spent(user.pk) == Decimal("0.85")
     with pytest.raises(ValidationError, match=r"only \$0.15 of your \$1.00 monthly budget is left"):

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--language", default="English", help="Language of the bios (default English).")
         parser.add_argument("--user", help="Email of the owner (default: the first active superuser).")
-        parser.add_argument("--budget", help="The task's own cap in USD (default and most: TASK_BUDGET_USD).")
+        parser.add_argument(
+            "--budget", help="The task's own cap in USD (default and most: TASK_BUDGET_USD; 0: no paid call)."
+        )
         parser.add_argument("--yes", action="store_true", help="Do not ask before an expensive task.")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--wait", action="store_true", help="Follow the background workers until the task ends.")
