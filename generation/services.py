@@ -4,14 +4,16 @@ change and unit move is made by `generation.pipeline.lifecycle`; these check wha
 from __future__ import annotations
 
 import logging
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from generation import costs, provenance, storage
-from generation.models import GenerationResult, GenerationTask, PipelineUnit
+from generation.models import GenerationResult, GenerationTask, PipelineUnit, TaskSubmission
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
 
@@ -66,9 +68,20 @@ def submit_task(
     number_to_generate: int,
     images_per_persona: int,
     budget_usd: Decimal | float | str | None = None,
+    submission_token: uuid.UUID | str | None = None,
 ) -> GenerationTask:
     """Check the request and its cost against the caps, and hand it to the lifecycle, which creates the pending task
-    and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that)."""
+    and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that).
+    `submission_token`, the form's: the task this user already submitted with it is returned instead of a new one."""
+    if submission_token not in (None, ""):
+        request = {
+            "persona_description": persona_description,
+            "bio_language": bio_language,
+            "number_to_generate": number_to_generate,
+            "images_per_persona": images_per_persona,
+            "budget_usd": budget_usd,
+        }
+        return _submit_once(user, submission_token, request)
     values = validate_request(
         persona_description=persona_description,
         bio_language=bio_language,
@@ -91,6 +104,37 @@ def submit_task(
     log.info("task %s: submitted by %s (%s personas x %s images)", task.task_code, user.email, task.number_to_generate,
              task.images_per_persona)  # fmt: skip
     return task
+
+
+def _submit_once(user: User, submission_token: uuid.UUID | str, request: dict) -> GenerationTask:
+    """Submit under a form's token, once. The token is claimed before the checks, in the task's own transaction: of
+    concurrent POSTs of one form, the database lets one through and the others wait on the unique key (owner,
+    token), then find its task. A submit that is refused releases the token with its rollback."""
+    try:
+        token = uuid.UUID(str(submission_token))
+    except ValueError:
+        raise ValidationError("The form's submission token is not valid: reload the form and submit again.") from None
+    earlier = submitted_with(user, token)
+    if earlier is not None:
+        return earlier
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                claim = TaskSubmission.objects.create(owner=user, token=token)
+        except IntegrityError:
+            earlier = submitted_with(user, token)
+            if earlier is None:  # its task was deleted in plain SQL, which left the token behind
+                raise ValidationError("This form was submitted before: reload the form to submit again.") from None
+            log.info("task %s: the same form again, from %s; no new task", earlier.task_code, user.email)
+            return earlier
+        claim.task = submit_task(user=user, **request)
+        claim.save(update_fields=["task"])
+    return claim.task
+
+
+def submitted_with(user: User, token: uuid.UUID) -> GenerationTask | None:
+    """The task this user submitted with this form token, if any."""
+    return GenerationTask.objects.filter(submission__owner=user, submission__token=token).first()
 
 
 def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:

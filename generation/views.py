@@ -23,7 +23,6 @@ from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.templatetags.task_display import task_title
 
 TASKS_PER_PAGE = 25
-SUBMITTED_TOKENS = "submitted_task_tokens"
 
 
 @require_GET
@@ -82,21 +81,14 @@ def task_estimate(request: HttpRequest) -> HttpResponse:
 
 
 def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
-    token = str(form.cleaned_data["submission_token"])
-    already = request.session.get(SUBMITTED_TOKENS, {}).get(token)
-    if already:
-        return redirect("task_detail", task_code=already)
-    values = {k: v for k, v in form.cleaned_data.items() if k != "submission_token"}
+    """Submit the form's task; the same form posted again (the token is the form's) opens the task it made."""
     try:
-        task = services.submit_task(user=request.user, **values)
+        task = services.submit_task(user=request.user, **form.cleaned_data)
     except ValidationError as error:
         by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
         for field, problems in by_field.items():
             form.add_error(field if field in form.fields else None, problems)
         return render(request, "generation/task_new.html", {"form": form, "estimate": estimate_for(form)})
-    tokens = request.session.get(SUBMITTED_TOKENS, {})
-    tokens[token] = task.task_code
-    request.session[SUBMITTED_TOKENS] = dict(list(tokens.items())[-50:])
     count = task.number_to_generate
     messages.success(request, f"Submitted: {count} persona{pluralize(count)} on their way.")
     return redirect("task_detail", task_code=task.task_code)
