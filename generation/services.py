@@ -16,6 +16,7 @@ from generation import costs, provenance, storage
 from generation.models import GenerationResult, GenerationTask, PipelineUnit, TaskSubmission
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
+from generation.text import without_bidi_controls
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
@@ -27,7 +28,7 @@ def validate_request(
 ) -> dict:
     """Clean the four inputs of a task, or raise a ValidationError naming each bad field."""
     errors: dict[str, str] = {}
-    description = (persona_description or "").strip()
+    description = without_bidi_controls(persona_description or "").strip()
     language = (bio_language or "").strip()
     if not any(character.isalnum() for character in description):
         errors["persona_description"] = "Describe the personas to generate."
