@@ -8,7 +8,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -29,7 +28,7 @@ TASKS_PER_PAGE = 25
 @staff_required
 def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
-    page = Paginator(selectors.task_list(request.user, status), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.task_list_page(request.user, status, request.GET.get("page"), TASKS_PER_PAGE)
     context = {
         "page": page,
         "status": status,
