@@ -96,8 +96,8 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
 def live_context(request: HttpRequest, task: GenerationTask) -> dict:
     """What the live part of the task page shows: the task's state, its steps and a page of the gallery."""
     filters = selectors.GalleryFilters.from_query(request.GET)
-    page, cards = selectors.gallery_page(task, filters, request.GET.get("page"))
     state = selectors.task_state(task)
+    page, cards = selectors.gallery_page(task, filters, request.GET.get("page"), total=state.with_data)
     return {
         "cost": costs.task_cost(task, state.with_images),
         "credentials": selectors.credentials_summary(task, state),
