@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from generation.exports import spreadsheet_safe
 from generation.languages import BIO_LANGUAGES
 from generation.models import GenerationResult, GenerationTask
+from generation.services import submitted_with
 from generation.templatetags.task_display import task_title
 from generation.text import without_bidi_controls
 from testkit.factories import make_result, make_task, make_user
@@ -114,6 +115,14 @@ def good_form(**fields) -> dict[str, str | bytes]:
     return good | {"images_per_persona": "4", "submission_token": str(uuid.uuid4())} | fields
 
 
+def submitted_before(user, token: str) -> GenerationTask | None:
+    """The task this user already made with this form token, read as the form's UUIDField reads it."""
+    try:
+        return submitted_with(user, uuid.UUID(hex=token.strip()))
+    except ValueError:
+        return None
+
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -196,6 +205,7 @@ def test_the_task_form_never_fails_and_redirects_only_for_a_task_it_made(staff, 
     client = signed_in(staff)
     received = {name: as_received(value) for name, value in sent.items()}
     before = GenerationTask.objects.count()
+    earlier = submitted_before(staff, received.get("submission_token", ""))
 
     response, size = post_form(client, "/tasks/new/", sent)
 
@@ -203,6 +213,11 @@ def test_the_task_form_never_fails_and_redirects_only_for_a_task_it_made(staff, 
     assert response.status_code < 500
     if size > django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         assert response.status_code == 400  # RequestDataTooBig: refused before the form sees it
+        assert GenerationTask.objects.count() == before
+        return
+    if response.status_code == 302 and earlier is not None:
+        # A token drawn again is the same form posted again: it opens the task that form made.
+        assert response["Location"] == f"/tasks/{earlier.task_code}/"
         assert GenerationTask.objects.count() == before
         return
     if response.status_code == 302:
