@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator
 from generation.languages import BIO_LANGUAGES
 from generation.models import GenerationTask
 from generation.services import DESCRIPTION_MAX
+from generation.text import without_bidi_controls
 
 
 class TaskForm(forms.Form):
@@ -73,6 +74,10 @@ class TaskForm(forms.Form):
             )
         else:
             budget.help_text = "The task stops when it has spent this much. Empty: no cap. 0: no paid call."
+
+    def clean_persona_description(self) -> str:
+        """Without the bidirectional controls that make it read otherwise than it is (as names and bios)."""
+        return without_bidi_controls(self.cleaned_data["persona_description"]).strip()
 
     def renew_token_if_lost(self) -> bool:
         """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new

@@ -436,6 +436,29 @@ class TaskBudget(models.Model):
         return f"{self.task_id}: {'no cap' if self.cap_usd is None else f'{self.cap_usd} USD'}"
 
 
+class TaskSubmission(models.Model):
+    """The token of the new-task form a task was submitted with, in a table of our own. The unique pair (owner,
+    token) is the double-submit guard: a second POST of the same form (a double click, a reload, six at once) finds
+    the first task instead of making another, whichever request the database lets through first. `task` is empty
+    only inside the transaction that claims the token."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_constraint=False, related_name="task_submissions"
+    )
+    token = models.UUIDField()
+    task = models.OneToOneField(
+        GenerationTask, on_delete=models.CASCADE, db_constraint=False, null=True, related_name="submission"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "generation_task_submissions"
+        constraints = [models.UniqueConstraint(fields=["owner", "token"], name="generation_task_submissions_once")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.token}"
+
+
 class UserBudget(models.Model):
     """A user's own monthly cap, over MONTHLY_BUDGET_USD (set in the admin): empty is no cap, 0 lets nothing be
     spent."""

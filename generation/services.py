@@ -4,17 +4,19 @@ change and unit move is made by `generation.pipeline.lifecycle`; these check wha
 from __future__ import annotations
 
 import logging
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from generation import costs, export_builds, provenance, storage
-from generation.models import ExportBuild, GenerationResult, GenerationTask, PipelineUnit
+from generation.models import ExportBuild, GenerationResult, GenerationTask, PipelineUnit, TaskSubmission
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
+from generation.text import without_bidi_controls
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
@@ -26,7 +28,7 @@ def validate_request(
 ) -> dict:
     """Clean the four inputs of a task, or raise a ValidationError naming each bad field."""
     errors: dict[str, str] = {}
-    description = (persona_description or "").strip()
+    description = without_bidi_controls(persona_description or "").strip()
     language = (bio_language or "").strip()
     if not any(character.isalnum() for character in description):
         errors["persona_description"] = "Describe the personas to generate."
@@ -67,10 +69,21 @@ def submit_task(
     number_to_generate: int,
     images_per_persona: int,
     budget_usd: Decimal | float | str | None = None,
+    submission_token: uuid.UUID | str | None = None,
 ) -> GenerationTask:
     """Check the request and its cost against the caps, and hand it to the lifecycle, which creates the pending task
     and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that). Refused as
-    well: an owner with MAX_OPEN_TASKS_PER_USER tasks waiting or running."""
+    well: an owner with MAX_OPEN_TASKS_PER_USER tasks waiting or running.
+    `submission_token`, the form's: the task this user already submitted with it is returned instead of a new one."""
+    if submission_token not in (None, ""):
+        request = {
+            "persona_description": persona_description,
+            "bio_language": bio_language,
+            "number_to_generate": number_to_generate,
+            "images_per_persona": images_per_persona,
+            "budget_usd": budget_usd,
+        }
+        return _submit_once(user, submission_token, request)
     values = validate_request(
         persona_description=persona_description,
         bio_language=bio_language,
@@ -112,6 +125,37 @@ def open_tasks_refusal(user: User) -> str | None:
         f"You have {count} tasks waiting or running, the most one person may have at once "
         f"(MAX_OPEN_TASKS_PER_USER is {limit}). Submit this one once one of them has ended, or cancel one."
     )
+
+
+def _submit_once(user: User, submission_token: uuid.UUID | str, request: dict) -> GenerationTask:
+    """Submit under a form's token, once. The token is claimed before the checks, in the task's own transaction: of
+    concurrent POSTs of one form, the database lets one through and the others wait on the unique key (owner,
+    token), then find its task. A submit that is refused releases the token with its rollback."""
+    try:
+        token = uuid.UUID(str(submission_token))
+    except ValueError:
+        raise ValidationError("The form's submission token is not valid: reload the form and submit again.") from None
+    earlier = submitted_with(user, token)
+    if earlier is not None:
+        return earlier
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                claim = TaskSubmission.objects.create(owner=user, token=token)
+        except IntegrityError:
+            earlier = submitted_with(user, token)
+            if earlier is None:  # its task was deleted in plain SQL, which left the token behind
+                raise ValidationError("This form was submitted before: reload the form to submit again.") from None
+            log.info("task %s: the same form again, from %s; no new task", earlier.task_code, user.email)
+            return earlier
+        claim.task = submit_task(user=user, **request)
+        claim.save(update_fields=["task"])
+    return claim.task
+
+
+def submitted_with(user: User, token: uuid.UUID) -> GenerationTask | None:
+    """The task this user submitted with this form token, if any."""
+    return GenerationTask.objects.filter(submission__owner=user, submission__token=token).first()
 
 
 def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:

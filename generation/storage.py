@@ -115,13 +115,20 @@ def thumbnail_url(image_url: str, width: int) -> str:
     5 µs here, and a gallery page asks for hundreds)."""
     if width not in THUMBNAIL_WIDTHS:  # a wrong width is a bug, whoever's the URL
         raise ValueError(f"thumbnails are {THUMBNAIL_WIDTHS} px wide, not {width}")
+    return thumbnail_urls(image_url)[width]
+
+
+def thumbnail_urls(image_url: str) -> dict[int, str]:
+    """thumbnail_url for every width in THUMBNAIL_WIDTHS, the URL read once: a gallery page shows hundreds."""
     key = key_from_url(image_url)
     parts = urlsplit(image_url)
     if key is None or not parts.path.endswith(key):
-        return image_url
-    name = key.rpartition("/")[2]
-    path = parts.path[: len(parts.path) - len(name)] + thumbnail_key(key, width).rpartition("/")[2]
-    return urlunsplit(parts._replace(path=path))
+        return dict.fromkeys(THUMBNAIL_WIDTHS, image_url)
+    folder = parts.path[: len(parts.path) - len(key.rpartition("/")[2])]
+    return {
+        width: urlunsplit(parts._replace(path=folder + thumbnail_key(key, width).rpartition("/")[2]))
+        for width in THUMBNAIL_WIDTHS
+    }
 
 
 def image_files(key: str, data: bytes, thumbnails: Mapping[int, bytes]) -> list[tuple[str, bytes]]:

@@ -8,7 +8,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -31,14 +30,13 @@ from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.templatetags.task_display import task_title
 
 TASKS_PER_PAGE = 25
-SUBMITTED_TOKENS = "submitted_task_tokens"
 
 
 @require_GET
 @staff_required
 def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
-    page = Paginator(selectors.task_list(request.user, status), TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.task_list_page(request.user, status, request.GET.get("page"), TASKS_PER_PAGE)
     context = {
         "page": page,
         "status": status,
@@ -90,21 +88,14 @@ def task_estimate(request: HttpRequest) -> HttpResponse:
 
 
 def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
-    token = str(form.cleaned_data["submission_token"])
-    already = request.session.get(SUBMITTED_TOKENS, {}).get(token)
-    if already:
-        return redirect("task_detail", task_code=already)
-    values = {k: v for k, v in form.cleaned_data.items() if k != "submission_token"}
+    """Submit the form's task; the same form posted again (the token is the form's) opens the task it made."""
     try:
-        task = services.submit_task(user=request.user, **values)
+        task = services.submit_task(user=request.user, **form.cleaned_data)
     except ValidationError as error:
         by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
         for field, problems in by_field.items():
             form.add_error(field if field in form.fields else None, problems)
         return render(request, "generation/task_new.html", {"form": form, "estimate": estimate_for(form)})
-    tokens = request.session.get(SUBMITTED_TOKENS, {})
-    tokens[token] = task.task_code
-    request.session[SUBMITTED_TOKENS] = dict(list(tokens.items())[-50:])
     count = task.number_to_generate
     messages.success(request, f"Submitted: {count} persona{pluralize(count)} on their way.")
     return redirect("task_detail", task_code=task.task_code)
@@ -113,8 +104,8 @@ def submit(request: HttpRequest, form: TaskForm) -> HttpResponse:
 def live_context(request: HttpRequest, task: GenerationTask) -> dict:
     """What the live part of the task page shows: the task's state, its steps and a page of the gallery."""
     filters = selectors.GalleryFilters.from_query(request.GET)
-    page, cards = selectors.gallery_page(task, filters, request.GET.get("page"))
     state = selectors.task_state(task)
+    page, cards = selectors.gallery_page(task, filters, request.GET.get("page"), total=state.with_data)
     return {
         "cost": costs.task_cost(task, state.with_images),
         "credentials": selectors.credentials_summary(task, state),

@@ -16,11 +16,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from generation.models import GenerationResult
+from generation.text import without_bidi_controls
 from siteconfig.defaults import BIO_LIMITS, PLATFORMS
 
 NAME_MAX = GenerationResult._meta.get_field("firstname").max_length
 GENDER_WORDS = {"f": "f", "female": "f", "woman": "f", "m": "m", "male": "m", "man": "m"}
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 
 
@@ -56,7 +56,7 @@ def clean_name(raw: dict, field: str) -> str:
     name = text_field(raw, field)
     if has_control(name):
         raise Refused(f"{field} held a control character")
-    name = ZERO_WIDTH.sub("", BIDI_CONTROLS.sub("", name)).strip()
+    name = ZERO_WIDTH.sub("", without_bidi_controls(name)).strip()
     if not any(unicodedata.category(c).startswith("L") for c in name):
         raise Refused(f"{field} had no visible letter")
     if len(name) > NAME_MAX:
@@ -67,7 +67,7 @@ def clean_name(raw: dict, field: str) -> str:
 def clean_bio(raw: dict, platform: str) -> tuple[str, bool]:
     """The bio, cleaned and cut to its limit, and whether it had to be cut."""
     bio = text_field(raw, f"bio_{platform}").replace("\r\n", "\n")
-    bio = "".join(c for c in BIDI_CONTROLS.sub("", bio) if c == "\n" or unicodedata.category(c) != "Cc").strip()
+    bio = "".join(c for c in without_bidi_controls(bio) if c == "\n" or unicodedata.category(c) != "Cc").strip()
     if not bio:
         raise Refused(f"bio_{platform} was empty")
     limit = BIO_LIMITS[platform]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -115,18 +116,31 @@ def visible_tasks(user) -> QuerySet[GenerationTask]:
     return tasks if user.is_superuser else tasks.filter(user=user)
 
 
-def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
-    """A user's tasks, newest first, with their progress and `spent` (what their calls cost, by the index on the
-    calls' task)."""
+def listed_tasks(user, status: str | None = None) -> QuerySet[GenerationTask]:
+    """The tasks the list shows a user, newest first (a status that is not one of ours filters nothing)."""
+    tasks = visible_tasks(user).order_by("-id")
+    return tasks.filter(status=status) if status in GenerationTask.Status.values else tasks
+
+
+def with_list_figures(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
+    """Tasks with their progress and `spent` (what their calls cost, by the index on the calls' task)."""
     spent = ApiCall.objects.filter(task=OuterRef("pk")).order_by().values("task").annotate(total=Sum("cost_usd"))
-    tasks = (
-        tasks_with_progress(visible_tasks(user))
-        .annotate(spent=Subquery(spent.values("total"), output_field=DecimalField()))
-        .order_by("-id")
-    )
-    if status in GenerationTask.Status.values:
-        tasks = tasks.filter(status=status)
-    return tasks
+    return tasks_with_progress(tasks).annotate(spent=Subquery(spent.values("total"), output_field=DecimalField()))
+
+
+def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
+    """A user's tasks, newest first, with their progress and what they spent."""
+    return with_list_figures(listed_tasks(user, status))
+
+
+def task_list_page(user, status: str | None, number: object, per_page: int) -> Page:
+    """One page of the task list; a page number that is not one (garbage, out of range) gives the first or last page.
+    The page's ids are found first, by the index alone, and only those tasks get their figures: asked with an
+    OFFSET, PostgreSQL would count the progress of every task it skipped, so deep pages cost the whole list."""
+    page = Paginator(listed_tasks(user, status).values_list("pk", flat=True), per_page).get_page(number)
+    ids = list(page.object_list)
+    page.object_list = list(with_list_figures(listed_tasks(user).filter(pk__in=ids))) if ids else []
+    return page
 
 
 def task_for(user, task_code: str) -> GenerationTask:

@@ -111,7 +111,7 @@ class PersonaCard:
 
 
 def srcset(url: str) -> str:
-    return ", ".join(f"{storage.thumbnail_url(url, width)} {width}w" for width in storage.THUMBNAIL_WIDTHS)
+    return ", ".join(f"{thumbnail} {width}w" for width, thumbnail in storage.thumbnail_urls(url).items())
 
 
 def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[GenerationResult]:
@@ -123,8 +123,15 @@ def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[G
     return results
 
 
-def gallery_page(task: GenerationTask, filters: GalleryFilters, number) -> tuple[Page, list[PersonaCard]]:
-    page = Paginator(gallery_results(task, filters), PERSONAS_PER_PAGE).get_page(number)
+def gallery_page(
+    task: GenerationTask, filters: GalleryFilters, number, total: int | None = None
+) -> tuple[Page, list[PersonaCard]]:
+    """`total`: how many personas the task has, when the caller has counted them already (the task page's state),
+    which the unfiltered gallery takes instead of counting them again."""
+    paginator = Paginator(gallery_results(task, filters), PERSONAS_PER_PAGE)
+    if total is not None and not (filters.gender or filters.verdict):
+        paginator.count = total
+    page = paginator.get_page(number)
     results = list(page.object_list)
     pks = [result.pk for result in results]
     checks = {

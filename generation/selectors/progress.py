@@ -261,7 +261,7 @@ def task_state(task: GenerationTask) -> TaskState:
         stalled=lifecycle.is_stalled(task),
         genders={"Women": results["women"], "Men": results["men"]},
         faces=face_summary(task, checks),
-        problems=task_problems(task),
+        problems=task_problems(task, units.get(State.FAILED, 0)),
     )
 
 
@@ -274,13 +274,15 @@ WHAT_FAILED = {
 }
 
 
-def task_problems(task: GenerationTask) -> list[Problem]:
+def task_problems(task: GenerationTask, failed_units: int | None = None) -> list[Problem]:
     """What went wrong, grouped by plain cause, most frequent first; empty when the outcome is clean. Counted from
     the units that failed and are still failed (a retry that mended them clears them), and from the task's own
-    stop message when it failed or was cancelled."""
-    failed = list(
-        task.units.filter(state=State.FAILED).order_by().values_list("kind", "note").annotate(n=Count("id"))[:200]
-    )
+    stop message when it failed or was cancelled. `failed_units`: how many there are, when the caller knows (none:
+    no query)."""
+    failed = []
+    if failed_units != 0:
+        units = task.units.filter(state=State.FAILED).order_by().values_list("kind", "note").annotate(n=Count("id"))
+        failed = list(units[:200])
     grouped: dict[Explanation, Counter] = {}
     details: dict[Explanation, list[str]] = {}
     for kind, note, count in failed:

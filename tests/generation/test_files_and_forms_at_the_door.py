@@ -1,12 +1,13 @@
 """What files and operators send, checked at the door: ZIP folder names that every file system can create,
-`import_faces` reading only what it should, a new-task form whose token went missing, and admin filters given a
-NUL."""
+`import_faces` reading only what it should, a new-task form whose token went missing, descriptions that carry bidi
+controls, and admin filters given a NUL."""
 
 from __future__ import annotations
 
 import io
 import os
 import tracemalloc
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -104,6 +105,29 @@ def test_a_missing_or_malformed_form_token_says_so_and_the_next_submit_goes_thro
     done = client.post(reverse("task_new"), fields | {"submission_token": fresh})
     assert done.status_code == 302
     assert GenerationTask.objects.count() == 1
+
+
+BIDI_DESCRIPTION = "Surfers from \u202eztirraiB\u202c who \u2066work\u2069 \u202aremotely\u202b\u202d"
+
+
+def test_a_description_from_the_form_loses_its_bidi_controls_as_names_and_bios_do(client):
+    client.force_login(make_user(is_staff=True))
+    fields = {"persona_description": BIDI_DESCRIPTION, "bio_language": "English", "number_to_generate": "2",
+              "images_per_persona": "4", "submission_token": "7d1f7c59-5b0e-4a2b-9a51-3f6f6d1b2c44"}  # fmt: skip
+
+    assert client.post(reverse("task_new"), fields).status_code == 302
+    assert GenerationTask.objects.get().persona_description == "Surfers from ztirraiB who work remotely"
+
+    only_controls = client.post(reverse("task_new"), fields | {"persona_description": "\u202e\u2066 \u2069",
+                                                                "submission_token": str(uuid.uuid4())})  # fmt: skip
+    assert only_controls.status_code == 200
+    assert only_controls.context["form"].errors["persona_description"] == ["Describe the personas to generate."]
+
+
+def test_a_description_from_the_generate_command_loses_its_bidi_controls():
+    owner = make_user(is_staff=True)
+    call_command("generate", BIDI_DESCRIPTION, "--count", "1", "--user", owner.email, stdout=io.StringIO())
+    assert GenerationTask.objects.get().persona_description == "Surfers from ztirraiB who work remotely"
 
 
 @pytest.mark.parametrize(
