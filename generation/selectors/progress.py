@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
-from generation.explain import Explanation, explain
+from generation.explain import OUTCOMES_ONLY, UNKNOWN, Explanation, explain
 from generation.models import FaceCheck, GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 
@@ -263,6 +263,10 @@ def task_problems(task: GenerationTask) -> list[Problem]:
     if stopped:
         head = task.error_log.splitlines()[0] if task.error_log else ""
         explanation = explain(head)
+        if explanation in OUTCOMES_ONLY:
+            # "No usable persona came out" says what, not why: the failed units' most frequent known cause does.
+            known = {cause: sum(kinds.values()) for cause, kinds in grouped.items() if cause is not UNKNOWN}
+            explanation = max(known, key=known.get, default=explanation)
         problems.append(Problem(explanation.cause, explanation.next_step, 0, task.error_log))
         grouped.pop(explanation, None)
     for explanation, kinds in sorted(grouped.items(), key=lambda item: -sum(item[1].values())):
