@@ -241,3 +241,32 @@ def test_the_embedded_default_loses_nothing_with_a_worker_a_sync_task_a_face_che
         assert LOCKED not in text, f"{name} reports a lock:\n" + "\n".join(
             line for line in text.splitlines() if LOCKED in line
         )
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_waited_out_and_not_reported(tmp_path):
+    """Someone holds SQLite's write lock longer than the busy timeout: `generate --sync` waits for it (saying that it
+    waits) and then makes its task, instead of crashing on "database is locked"."""
+    env = embedded_environment(tmp_path) | {"SQLITE_BUSY_TIMEOUT": "0.5"}
+    for step in (("migrate", "--noinput"), ("ensure_superuser", "--email", "admin@example.com")):
+        done = manage(env, *step)
+        assert done.returncode == 0, done.stdout + done.stderr
+    log = tmp_path / "sync.log"
+    with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite3", isolation_level=None)) as holder:
+        holder.execute("BEGIN IMMEDIATE")
+        command = start_manage(env, log, "generate", "Glassblowers of Murano", "--count", "2", "--sync", "--yes")
+        try:
+            # Released only once the command has met the lock for a whole busy timeout, and said so.
+            wait_until(
+                lambda: "waiting again" in log.read_text(errors="replace") or command.poll() is not None,
+                timeout=120,
+                interval=0.05,
+                message="the command to wait for the lock",
+            )
+        finally:
+            holder.execute("ROLLBACK")
+        returncode = command.wait(120)
+    printed = log.read_text(errors="replace")
+    assert "waiting again" in printed, printed
+    assert returncode == 0, printed
+    assert LOCKED not in printed, printed
+    assert "Status: completed. 2 of 2 persona(s)" in printed, printed
