@@ -168,6 +168,15 @@ def task_outcomes(database: Path) -> list[tuple[str, str, int, int]]:
         ).fetchall()
 
 
+def what_went_wrong(database: Path, logs: dict[str, str]) -> str:
+    """The tasks' notes and every warning the processes logged: why a persona is missing."""
+    with contextlib.closing(sqlite3.connect(database, timeout=30)) as db:
+        notes = db.execute("SELECT task_id, error_log FROM generation_tasks WHERE error_log IS NOT NULL").fetchall()
+    warnings = [f"{name}: {line}" for name, text in logs.items() for line in text.splitlines() if " WARNING " in line
+                or " ERROR " in line]  # fmt: skip
+    return "\n".join([*(f"task {code}: {note}" for code, note in notes), *warnings[-60:]])
+
+
 def all_completed(database: Path) -> list[tuple[str, str, int, int]] | None:
     outcomes = task_outcomes(database)
     return outcomes if all(status == "completed" for _, status, _, _ in outcomes) else None
@@ -236,7 +245,8 @@ def test_the_embedded_default_loses_nothing_with_a_worker_a_sync_task_a_face_che
     # Every persona of every task, with all its images: the big one, the --sync one, the checked one, the form's.
     assert len(outcomes) == 3 + FORM_POSTS
     assert sorted(row[2] for row in outcomes)[-3:] == [CHECKED_TASK, SYNC_TASK, BIG_TASK]
-    assert [(status, made) for _, status, _, made in outcomes] == [("completed", asked) for _, _, asked, _ in outcomes]
+    wanted = [("completed", asked) for _, _, asked, _ in outcomes]
+    assert [(status, made) for _, status, _, made in outcomes] == wanted, what_went_wrong(database, logs)
     for name, text in logs.items():
         assert LOCKED not in text, f"{name} reports a lock:\n" + "\n".join(
             line for line in text.splitlines() if LOCKED in line
