@@ -256,7 +256,7 @@ def test_the_embedded_default_loses_nothing_with_a_worker_a_sync_task_a_face_che
 def test_a_write_lock_held_past_the_busy_timeout_is_waited_out_and_not_reported(tmp_path):
     """Someone holds SQLite's write lock longer than the busy timeout: `generate --sync` waits for it (saying that it
     waits) and then makes its task, instead of crashing on "database is locked"."""
-    env = embedded_environment(tmp_path) | {"SQLITE_BUSY_TIMEOUT": "0.5"}
+    env = embedded_environment(tmp_path) | {"SQLITE_BUSY_TIMEOUT": "1"}
     for step in (("migrate", "--noinput"), ("ensure_superuser", "--email", "admin@example.com")):
         done = manage(env, *step)
         assert done.returncode == 0, done.stdout + done.stderr
