@@ -97,6 +97,18 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # (bench/pipeline.py: ~40 ms of PostgreSQL time per unit); health checks drop one the server has closed.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite lets one connection write at a time; the web server, the workers and the commands share the file.
+    # WAL: readers never block the writer, nor it them. IMMEDIATE: a transaction takes the write lock as it begins,
+    # so it waits its turn for up to the busy timeout; a deferred one that reads and then writes fails at once
+    # ("database is locked") when another wrote meanwhile, whatever the timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=30.0),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 # The documented tables use integer primary keys.
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

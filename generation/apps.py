@@ -5,6 +5,9 @@ import os
 import sys
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+from avatar_project import sqlite
 
 log = logging.getLogger("generation.pipeline")
 
@@ -17,6 +20,8 @@ class GenerationConfig(AppConfig):
     def ready(self) -> None:
         from generation import checks  # noqa: F401  (registers them)
 
+        # The workers and the commands share the embedded SQLite file with the web server.
+        connection_created.connect(sqlite.install, dispatch_uid="avatar_project.sqlite.install")
         if sys.argv[1:2] == ["qcluster"]:
             prepare_for_workers()
 

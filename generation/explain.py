@@ -17,6 +17,12 @@ class Explanation:
 
 RETRY = "Retry: finished work is kept and only what is missing runs again."
 
+# Causes that only say that nothing came out. When the task's failed steps have a cause of their own (a database
+# that stayed locked, an API that was down), that one is the true cause, and these are not shown for it.
+NO_PERSONA = Explanation("No persona came back from the text model.", "Retry, or reword the description.")
+NO_PHOTOS = Explanation("No persona got its photos.", RETRY)
+OUTCOMES_ONLY = frozenset({NO_PERSONA, NO_PHOTOS})
+
 RULES: tuple[tuple[tuple[str, ...], Explanation], ...] = (
     (
         ("cancelled by",),
@@ -77,8 +83,8 @@ RULES: tuple[tuple[tuple[str, ...], Explanation], ...] = (
     (
         ("database is locked",),
         Explanation(
-            "The database was busy: SQLite lets one worker write at a time.",
-            "Retry. To run several workers, use PostgreSQL (DATABASE_URL).",
+            "The database was busy: another process held SQLite's write lock for longer than its busy timeout.",
+            "Retry. If it keeps happening, raise SQLITE_BUSY_TIMEOUT, or use PostgreSQL (DATABASE_URL).",
         ),
     ),
     (
@@ -107,14 +113,8 @@ RULES: tuple[tuple[tuple[str, ...], Explanation], ...] = (
         ("badimage", "not an image", "cannot identify image", "truncated"),
         Explanation("The image service sent a file that is not a usable picture.", RETRY),
     ),
-    (
-        ("no usable persona",),
-        Explanation("No persona came back from the text model.", "Retry, or reword the description."),
-    ),
-    (
-        ("no persona got its images",),
-        Explanation("No persona got its photos.", RETRY),
-    ),
+    (("no usable persona",), NO_PERSONA),
+    (("no persona got its images",), NO_PHOTOS),
     (
         ("transient", "rate limit", "429", "timeout", "timed out", "connection", "500", "502", "503", "overloaded"),
         Explanation("The OpenAI service was busy or unreachable, and the tries ran out.", RETRY),

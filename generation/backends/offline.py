@@ -40,7 +40,10 @@ class OfflineBackend:
     name = "offline"
 
     def generate_personas(self, request: PersonaRequest) -> list[dict]:
+        # Seeded afresh from the OS on each call: Faker's shared generator is copied into every forked worker, which
+        # would then all draw the same names, and concurrent batches of one task would keep dropping each other's.
         fake = Faker(locale_for(request.language))
+        fake.seed_instance()
         taken = {name.lower() for name in request.avoid_names}
         topic = _fit(request.description, 60)
         personas = []

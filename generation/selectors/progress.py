@@ -13,7 +13,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
-from generation.explain import Explanation, explain
+from generation.explain import OUTCOMES_ONLY, UNKNOWN, Explanation, explain
 from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
 from generation.selectors.faces import state_counts
@@ -294,6 +294,10 @@ def task_problems(task: GenerationTask, failed_units: int | None = None) -> list
     if stopped:
         head = task.error_log.splitlines()[0] if task.error_log else ""
         explanation = explain(head)
+        if explanation in OUTCOMES_ONLY:
+            # "No usable persona came out" says what, not why: the failed units' most frequent known cause does.
+            known = {cause: sum(kinds.values()) for cause, kinds in grouped.items() if cause is not UNKNOWN}
+            explanation = max(known, key=known.get, default=explanation)
         problems.append(Problem(explanation.cause, explanation.next_step, 0, task.error_log))
         grouped.pop(explanation, None)
     for explanation, kinds in sorted(grouped.items(), key=lambda item: -sum(item[1].values())):

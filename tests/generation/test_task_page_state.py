@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("note", "cause"),
     [
-        ("failed 3 times; last: OperationalError: database is locked", "SQLite lets one worker write at a time"),
+        ("failed 3 times; last: OperationalError: database is locked", "held SQLite's write lock"),
         ("failed 3 times; last: TransientBackendError: the API answered 503", "busy or unreachable"),
         ("Stopped: 401 invalid_api_key", "The OpenAI key was refused."),
         ("429 insufficient_quota: You exceeded your current quota", "run out of credit"),
@@ -110,6 +110,30 @@ def test_problems_are_grouped_by_cause_and_a_retry_that_mends_them_clears_them()
     assert "Affected: a group of personas" in problems[1].cause
     task.units.update(state="done", note="")
     assert task_state(task).problems == []
+
+
+def test_a_task_whose_batches_met_a_locked_database_blames_the_database_not_the_description(admin_client, superuser):
+    task = make_task(user=superuser, number_to_generate=10, status="pending")
+    lifecycle.start(task.pk)
+    for unit_pk in task.units.values_list("pk", flat=True):
+        lifecycle.fail_unit(lifecycle.claim(unit_pk), "failed 3 times; last: OperationalError: database is locked")
+    task.refresh_from_db()
+    assert task.status == "failed" and task.error_log.startswith("No usable persona came out.")
+    first = task_state(task).problems[0]
+    assert first.cause == explain("database is locked").cause
+    page = admin_client.get(f"/tasks/{task.task_code}/").content.decode()
+    assert "held SQLite&#x27;s write lock" in page
+    assert "description" not in first.next_step and "reword the description" not in page
+
+
+def test_a_task_that_got_no_persona_with_no_failed_step_still_points_at_the_description():
+    task = make_task(number_to_generate=5, status="pending")
+    lifecycle.start(task.pk)
+    (unit_pk,) = task.units.values_list("pk", flat=True)
+    lifecycle.complete_unit(lifecycle.claim(unit_pk), "batch 1: 0 of 5 personas (asked for 5, the model gave 0)")
+    task.refresh_from_db()
+    assert task.status == "failed"
+    assert "reword the description" in task_state(task).problems[0].next_step
 
 
 def test_cancel_ends_the_task_cancelled_and_closes_its_run():
