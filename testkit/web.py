@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from testkit.servers import ROOT
+from testkit.servers import ROOT, free_port, stop_process_group
 
 SECRET_KEY = "k9$Zq!w2Lr7@Vx4#Tn8^Pb1&Hs6*Jd3(Fm5)Gc0_Yu-=Ea+Wi[Oe]Rt{Ql}Za;Xs"
 START_TIMEOUT = 30
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (until someone binds it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -86,7 +77,7 @@ def running_gunicorn(env: dict[str, str], log_path: Path) -> Iterator[WebServer]
             wait_until_serving(server, process)
             yield server
         finally:
-            stop(process)
+            stop_process_group(process)
 
 
 def wait_until_serving(server: WebServer, process: subprocess.Popen) -> None:
@@ -99,14 +90,3 @@ def wait_until_serving(server: WebServer, process: subprocess.Popen) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer within {START_TIMEOUT} s:\n{server.log()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the gunicorn master, then SIGKILL to whatever is left of its own process group."""
-    if process.poll() is None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)

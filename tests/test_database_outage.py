@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 
 from testkit.factories import make_user
-from testkit.web import free_port, running_gunicorn
+from testkit.servers import free_port
+from testkit.web import running_gunicorn
 
 DEAD_DATABASE = f"postgres://avatar:avatar@127.0.0.1:{free_port()}/avatar"
 

@@ -5,7 +5,6 @@ MAX_OPEN_TASKS_PER_USER tasks open at once."""
 from __future__ import annotations
 
 import io
-import json
 import re
 from decimal import Decimal
 
@@ -20,18 +19,8 @@ from generation.models import ApiCall, GenerationTask, TaskBudget, UserBudget
 from generation.pipeline import lifecycle
 from generation.services import submit_task
 from testkit.factories import make_superuser, make_task, make_user
-from testkit.prices import PRICES
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def priced(settings):
-    """The OpenAI backend's settings (no call is made here) and a price table."""
-    settings.GENERATION_BACKEND = "openai"
-    settings.OPENAI_PRICES = json.dumps(PRICES)
-    settings.FACE_CHECK = False
-    return settings
 
 
 def ask(user, **fields) -> GenerationTask:

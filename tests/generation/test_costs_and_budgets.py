@@ -26,15 +26,6 @@ from testkit.prices import PRICES
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def priced(settings):
-    """The OpenAI backend's settings (no call is made here) and a price table."""
-    settings.GENERATION_BACKEND = "openai"
-    settings.OPENAI_PRICES = json.dumps(PRICES)
-    settings.FACE_CHECK = False
-    return settings
-
-
 def spend(task: GenerationTask, amount: str, **fields) -> ApiCall:
     """A call recorded as the backend records one (calls.write: the row, and its owner's day)."""
     values = {"kind": "base", "model": "gpt-image-2", "outcome": "ok", "latency_ms": 900} | fields

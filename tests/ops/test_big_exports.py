@@ -31,9 +31,9 @@ from django.test import Client
 from generation import storage
 from generation.models import ExportBuild, GenerationTask
 from testkit.factories import make_stored_personas, make_task, make_user
-from testkit.servers import ROOT, Cluster, database_url, wait_until
+from testkit.servers import ROOT, Cluster, database_url, free_port, stop_process_group, wait_until
 from tests.conftest import requires_postgresql
-from tests.ops.test_load import free_port, percentile, stop
+from tests.ops.test_load import percentile
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -114,7 +114,7 @@ def site(transactional_db, tmp_path):
         log = log_path.open("wb")
         process = subprocess.Popen(["/bin/sh", "-c", "exec " + procfile_web_line()], cwd=ROOT, env=environment,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        started.append(lambda: (stop(process), log.close()))
+        started.append(lambda: (stop_process_group(process), log.close()))
         cluster_env = server_environment(storage_env) | {"Q_WORKERS": "1", "Q_POLL": "0.1", "FACE_CHECK": "off"}
 
         def start_cluster() -> Cluster:

@@ -13,15 +13,12 @@ the ORM job broker). No worker cluster runs: submitted tasks stay pending."""
 
 from __future__ import annotations
 
-import contextlib
 import http.cookiejar
 import json
 import math
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +37,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from generation.models import GenerationResult, GenerationTask
-from testkit.servers import ROOT, database_url
+from testkit.servers import ROOT, database_url, free_port, stop_process_group
 from tests.conftest import requires_postgresql
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
@@ -59,24 +56,6 @@ Status = GenerationTask.Status
 
 
 # --- The server --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the gunicorn master (a graceful stop of its workers), then SIGKILL to whatever is left
-    of its process group, which is its own (start_new_session) and holds only this server."""
-    if process.poll() is None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
 
 
 @pytest.fixture
@@ -105,7 +84,7 @@ def server(transactional_db, tmp_path):
             wait_until_serving(base, process, log_path)
             yield base
         finally:
-            stop(process)
+            stop_process_group(process)
     errors = [line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line]
     assert not errors, "gunicorn logged errors:\n" + log_path.read_text(errors="replace")[-5000:]
 

@@ -12,8 +12,6 @@ import contextlib
 import http.cookiejar
 import os
 import re
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from testkit.servers import ROOT, Cluster, wait_until
+from testkit.servers import ROOT, Cluster, free_port, stop_process_group, wait_until
 
 BIG_TASK = 120
 SYNC_TASK = 20
@@ -34,12 +32,6 @@ PASSWORD = "an under-load password 7"
 LOCKED = "database is locked"
 # What configures the project from this process' environment; the processes here get the embedded defaults.
 NOT_PASSED_ON = ("AWS_", "OPENAI_", "Q_", "REDIS_", "SQLITE_", "DATABASE_URL", "CONN_MAX_AGE", "FACE_CHECK")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def embedded_environment(tmp_path: Path) -> dict[str, str]:
@@ -73,16 +65,6 @@ def start_manage(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(10)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(10)
 
 
 def task_code(printed: str) -> str:
@@ -232,7 +214,7 @@ def test_the_embedded_default_loses_nothing_with_a_worker_a_sync_task_a_face_che
         elapsed = time.monotonic() - started
     finally:
         for process in [*commands, web]:
-            stop(process)
+            stop_process_group(process)
         cluster.stop()
     logs = {path.name: path.read_text(errors="replace") for path in (cluster.log_path, web_log, sync_log, faces_log)}
     print(f"under load: {len(outcomes)} tasks, {sum(row[2] for row in outcomes)} personas in {elapsed:.1f} s")
