@@ -10,8 +10,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet, Subquery
@@ -176,8 +177,16 @@ def planned_rows(queryset) -> int | None:
     """How many rows PostgreSQL's planner expects `queryset` to return, or None when it cannot say."""
     if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
         return None
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    explained = queryset.order_by().explain(format="json")
+    if not explained:  # Django knew the answer is empty (a filter out of its column's range) and ran no query
+        return 0
+    return int(json.loads(explained)[0]["Plan"]["Plan Rows"])
+
+
+# The permissions to queue paid API work (GenerationTask.Meta and GenerationResult.Meta): a superuser holds them, and
+# other staff only when given them, as users or through a group.
+RESUME_TASK = "generation.resume_task"
+REGENERATE_PERSONA = "generation.regenerate_persona"
 
 
 class ListAdmin(admin.ModelAdmin):
@@ -207,6 +216,20 @@ class MachineMadeAdmin(ListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Django's delete would leave the rows' files in storage, or a task's units half-planned.
         return False
+
+    # The actions' own checks (allowed_permissions): the forms above are closed to everyone, so an action asks for
+    # the user's own change or delete permission of the model, or for the permission to queue paid work.
+    def has_change_by_action_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+
+    def has_delete_by_action_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('delete', self.opts)}")
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RESUME_TASK)
+
+    def has_regenerate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REGENERATE_PERSONA)
 
 
 TASK_FILTER = "task__id__exact"  # a task's results, as its progress link opens them
@@ -331,19 +354,21 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     def results_link(self, task: GenerationTask) -> str:
         return format_html('<a href="{}">View {} result(s)</a>', results_changelist_url(task), task.personas_with_data)
 
-    @admin.action(description="Retry selected tasks (failed or stalled; finished work is kept)")
+    @admin.action(permissions=["resume"], description="Retry selected tasks (failed or stalled; finished work is kept)")
     def retry_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, lambda task: retry_task(task, by=request.user), "Retried")
 
-    @admin.action(description="Cancel selected running tasks")
+    @admin.action(permissions=["change_by_action"], description="Cancel selected running tasks")
     def cancel_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, lambda task: cancel_task(task, by=request.user), "Cancelled")
 
-    @admin.action(description="Generate the missing personas of selected tasks that came out short")
+    @admin.action(
+        permissions=["resume"], description="Generate the missing personas of selected tasks that came out short"
+    )
     def generate_missing(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, services.generate_missing, "Generating the missing personas of")
 
-    @admin.action(description="Delete selected tasks, their personas and their files")
+    @admin.action(permissions=["delete_by_action"], description="Delete selected tasks, their personas and their files")
     def delete_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         """Instead of Django's "delete selected", which would leave the tasks' files in storage."""
         act_on_each(self, request, queryset, services.delete_task, "Deleted")
@@ -375,15 +400,15 @@ class GenerationResultAdmin(MachineMadeAdmin):
     )
     actions = ("regenerate_photos", "regenerate_bios", "delete_personas")
 
-    @admin.action(description="Make new photos of selected personas (a new base and grids)")
+    @admin.action(permissions=["regenerate"], description="Make new photos of selected personas (a new base and grids)")
     def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         act_on_each(self, request, queryset, services.regenerate_photos, "New photos asked for", "persona(s)")
 
-    @admin.action(description="Write new bios for selected personas")
+    @admin.action(permissions=["regenerate"], description="Write new bios for selected personas")
     def regenerate_bios(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         act_on_each(self, request, queryset, services.regenerate_bios, "New bios asked for", "persona(s)")
 
-    @admin.action(description="Delete selected personas and their files")
+    @admin.action(permissions=["delete_by_action"], description="Delete selected personas and their files")
     def delete_personas(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         """Instead of Django's "delete selected", which would leave the personas' files behind."""
         act_on_each(self, request, queryset, services.delete_persona, "Deleted", "persona(s)")
@@ -485,17 +510,23 @@ class FaceCheckAdmin(MachineMadeAdmin):
         return [path("seen-before/", seen_before, name="generation_facecheck_seen_before"), *super().get_urls()]
 
     def seen_before_view(self, request: HttpRequest):
-        """Personas whose face an earlier task already used."""
-        matches = faces_seen_before(newest_personas())
+        """Personas whose face an earlier task already used: of the viewer's own tasks, or everyone's for a superuser.
+        An earlier persona of another user's task is named only to a superuser."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        everyone = request.user.is_superuser
+        matches = faces_seen_before(newest_personas(owner=None if everyone else request.user))
         earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
+        if not everyone:
+            earlier = {pk: result for pk, result in earlier.items() if result.task.user_id == request.user.pk}
         context = self.admin_site.each_context(request) | {
-            "title": f"Faces seen in an earlier task (the newest {RECENT} personas)",
+            "title": f"Faces seen in an earlier task (the newest {RECENT} personas{'' if everyone else ' of yours'})",
             "threshold": settings.DUPLICATE_FACE_THRESHOLD,
             "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
         }
         return TemplateResponse(request, "admin/generation/facecheck/seen_before.html", context)
 
-    @admin.action(description="Make selected photos again (from the persona's base)")
+    @admin.action(permissions=["regenerate"], description="Make selected photos again (from the persona's base)")
     def regenerate_photo(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> None:
         act_on_each(
             self, request, queryset.filter(position__gt=0),

@@ -70,6 +70,8 @@ class GenerationTask(models.Model):
             # Filtering by status (admin, finding running tasks).
             models.Index(fields=["status"], name="ix_generation_tasks_status"),
         ]
+        # Beside change and delete: retrying a task or generating its missing personas pays the API again.
+        permissions = [("resume_task", "Can retry a task or generate its missing personas (paid work)")]
 
     def __str__(self) -> str:
         return self.task_code
@@ -146,6 +148,8 @@ class GenerationResult(models.Model):
             # Results of one batch (the pipeline checks what a batch already saved).
             models.Index(fields=["batch_number"], name="ix_generation_results_batch_number"),
         ]
+        # New photos, one new photo or new bios of a persona: paid work, apart from changing or deleting it.
+        permissions = [("regenerate_persona", "Can ask for new photos or bios of a persona (paid work)")]
 
     def __str__(self) -> str:
         return self.full_name

@@ -39,6 +39,7 @@ DJANGO_ONLY = [
     ("generation", "0015_api_call_record"),
     ("generation", "0016_budgets_and_daily_usage"),
     ("generation", "0017_image_credentials"),
+    ("generation", "0018_action_permissions"),
 ]
 
 
