@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from math import ceil
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -13,7 +14,7 @@ from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet, Subquery
 from django.http import HttpRequest
@@ -156,6 +157,8 @@ def task_pk_by_code(term: str) -> Subquery:
 # the admin shows a list it believes fits on one page without LIMIT, so a low estimate (a LIKE search is always
 # estimated low) that is wrong would load every matching row.
 ESTIMATED_COUNT_FROM = 10_000
+# The deepest row a list's pages reach (EstimatedCountPaginator.num_pages).
+DEEPEST_ROW = 20_000
 
 
 class EstimatedCountPaginator(Paginator):
@@ -171,6 +174,28 @@ class EstimatedCountPaginator(Paginator):
         if estimate is not None and estimate >= ESTIMATED_COUNT_FROM:
             return estimate
         return super().count
+
+    @cached_property
+    def num_pages(self) -> int:
+        """The pages offered stop DEEPEST_ROW rows in: an OFFSET reads every row it skips, so a page a million rows
+        deep costs as much as the million. Older rows are a filter or a search away."""
+        if self.count == 0 and not self.allow_empty_first_page:
+            return 0
+        pages = ceil(max(1, self.count - self.orphans) / self.per_page)
+        return min(pages, ceil(DEEPEST_ROW / self.per_page))
+
+    def page(self, number) -> Page:
+        """A page's primary keys first, then its rows by those keys: the OFFSET then skips over the index alone, not
+        over rows with their computed columns (a task's progress counts) evaluated for each row skipped."""
+        if not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
 
 
 def planned_rows(queryset) -> int | None:

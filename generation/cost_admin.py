@@ -42,6 +42,7 @@ class ApiCallAdmin(MachineMadeAdmin):
     search_fields = ("=task__task_code",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # millions of rows
+    list_per_page = 50  # as for tasks and results: rendering a row costs more than reading it
     change_list_template = "admin/generation/apicall/change_list.html"
 
     @admin.display(description="cost (USD)", ordering="cost_usd")

@@ -400,8 +400,11 @@ class ApiCall(models.Model):
             models.Index(fields=["task", "created_at"], name="generation_api_calls_task"),
             # A user's spend in a month (monthly cap, `manage.py costs`, top users).
             models.Index(fields=["user", "created_at"], name="generation_api_calls_user"),
-            # The dashboard's days, and the admin's newest first.
-            models.Index(fields=["created_at"], name="generation_api_calls_day"),
+            # The dashboard's days, and the admin's newest first: with the id, the admin's order (created_at, id),
+            # whose page keys an index-only scan reads.
+            models.Index(fields=["created_at", "id"], name="generation_api_calls_day"),
+            # The admin's list filtered by kind, newest first.
+            models.Index(fields=["kind", "created_at", "id"], name="generation_api_calls_kind"),
             # A persona's spend (exports).
             models.Index(fields=["result"], name="generation_api_calls_result"),
         ]

@@ -40,6 +40,7 @@ DJANGO_ONLY = [
     ("generation", "0016_budgets_and_daily_usage"),
     ("generation", "0017_image_credentials"),
     ("generation", "0018_action_permissions"),
+    ("generation", "0019_api_call_list_indexes"),
 ]
 
 
