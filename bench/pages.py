@@ -350,6 +350,9 @@ def pages(big_task_code: str, big_task_pk: int) -> list[Page]:
         Page("progress JSON, 500 personas", f"/tasks/{big_task_code}/progress/", False),
         Page("admin tasks, search", f"{tasks}?q=biarritz", True),
         Page("admin tasks, status filter", f"{tasks}?status__exact=failed", True),
+        # Deep pages: an OFFSET over keys alone, and the last page offered (generation/admin.py DEEPEST_ROW).
+        Page("admin tasks, page 399", f"{tasks}?p=399", True),
+        Page("admin results, page 400", f"{results}?p=400", True),
         Page("admin results, plain", results, True),
         Page("admin results, search by task id", f"{results}?q={big_task_code}", True),
         # A name over every result: the trigram indexes of migration 0014 find the one row without a scan.

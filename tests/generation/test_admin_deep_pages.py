@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from generation import admin as generation_admin
-from generation.models import GenerationTask
+from generation.cost_admin import ApiCallAdmin
+from generation.models import ApiCall, GenerationTask
 from testkit.factories import make_result, make_task
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +44,28 @@ def test_the_pages_offered_stop_at_the_deepest_row_and_a_deeper_one_redirects(ad
     assert last.context["cl"].result_count == GenerationTask.objects.count()  # the count stays the true one
     deeper = admin_client.get(TASKS, {"p": 4})
     assert deeper.status_code == 302 and deeper.url == f"{TASKS}?e=1"
+
+
+PAGED = {
+    "tasks": (generation_admin.GenerationTaskAdmin, "/admin/generation/generationtask/"),
+    "results": (generation_admin.GenerationResultAdmin, "/admin/generation/generationresult/"),
+    "API calls": (ApiCallAdmin, "/admin/generation/apicall/"),
+}
+
+
+@pytest.mark.parametrize("name", PAGED)
+def test_a_page_read_by_its_keys_makes_as_many_queries_for_5_rows_as_for_2(admin_client, monkeypatch, name):
+    model_admin, url = PAGED[name]
+    for _ in range(10):
+        task = make_task()
+        result = make_result(task)
+        ApiCall.objects.create(task=task, result=result, user=task.user, kind="base", model="gpt-image-1",
+                               outcome="ok", latency_ms=900)  # fmt: skip
+    counts = []
+    for per_page in (2, 5):
+        monkeypatch.setattr(model_admin, "list_per_page", per_page)
+        admin_client.get(url, {"p": 2})
+        with CaptureQueriesContext(connection) as queries:
+            assert len(admin_client.get(url, {"p": 2}).context["cl"].result_list) == per_page
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
