@@ -191,10 +191,11 @@ class EstimatedCountPaginator(Paginator):
 
     def page(self, number) -> Page:
         """A page's primary keys first, then its rows by those keys: the OFFSET then skips over the index alone, not
-        over rows with their computed columns (a task's progress counts) evaluated for each row skipped."""
-        if not isinstance(self.object_list, QuerySet):
-            return super().page(number)
+        over rows with their computed columns (a task's progress counts) evaluated for each row skipped. The first
+        page skips nothing: it is the list's own query."""
         number = self.validate_number(number)
+        if number == 1 or not isinstance(self.object_list, QuerySet):
+            return super().page(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
