@@ -255,6 +255,10 @@ class MachineMadeAdmin(ListAdmin):
     """Rows the pipeline writes. Nobody adds one by hand, and nobody edits or deletes one through a form: the
     change page is a view, and the actions (services) are the only way to change anything."""
 
+    # A filtered or searched list would carry its filters into each row's link, which Django checks by resolving
+    # that link: a walk of the URLconf per row. With no form to save, no page returns to the filtered list.
+    preserve_filters = False
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
