@@ -168,6 +168,11 @@ class EstimatedCountPaginator(Paginator):
     table statistics, no rows read), so their count and last page are approximate; lists estimated under
     ESTIMATED_COUNT_FROM rows (searches, one task's results) are counted exactly, which is then cheap."""
 
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, rows=None) -> None:
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+        # keys -> the rows of those keys, in the list's order (ListAdmin.get_paginator)
+        self.rows = rows or (lambda keys: object_list.filter(pk__in=keys))
+
     @cached_property
     def count(self) -> int:
         estimate = planned_rows(self.object_list)
@@ -183,11 +188,6 @@ class EstimatedCountPaginator(Paginator):
             return 0
         pages = ceil(max(1, self.count - self.orphans) / self.per_page)
         return min(pages, ceil(DEEPEST_ROW / self.per_page))
-
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, rows=None) -> None:
-        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
-        # keys -> the rows of those keys, in the list's order (ListAdmin.get_paginator)
-        self.rows = rows or (lambda keys: object_list.filter(pk__in=keys))
 
     def page(self, number) -> Page:
         """A page's primary keys first, then its rows by those keys: the OFFSET then skips over the index alone, not
