@@ -28,12 +28,39 @@ class UserAdmin(DjangoUserAdmin):
     )
     actions = ("activate_users", "deactivate_users")
 
-    @admin.action(description="Activate selected users")
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        """A superuser's account is changed (deactivated, its password set) by superusers only."""
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        # Only a superuser makes another one: staff who may change users cannot raise anyone (themselves included).
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return (*self.readonly_fields, "is_superuser")
+
+    def changeable(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        """The selected users this user may change: not themselves, and no superuser unless they are one."""
+        queryset = queryset.exclude(pk=request.user.pk)
+        return queryset if request.user.is_superuser else queryset.exclude(is_superuser=True)
+
+    @admin.action(permissions=["change"], description="Activate selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = queryset.update(is_active=True)
+        count = self.changeable(request, queryset).update(is_active=True)
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
 
-    @admin.action(description="Deactivate selected users (they can no longer sign in)")
+    @admin.action(permissions=["change"], description="Deactivate selected users (they can no longer sign in)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = queryset.exclude(pk=request.user.pk).update(is_active=False)
-        self.message_user(request, f"Deactivated {count} user(s). You cannot deactivate yourself.", messages.SUCCESS)
+        selected = queryset.count()
+        count = self.changeable(request, queryset).update(is_active=False)
+        message = f"Deactivated {count} user(s)."
+        if selected > count:
+            rule = "" if request.user.is_superuser else ", and only a superuser deactivates a superuser"
+            message += f" {selected - count} left active: you cannot deactivate yourself{rule}."
+        self.message_user(request, message, messages.SUCCESS)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from math import ceil
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet, Subquery
 from django.http import HttpRequest
@@ -156,6 +158,8 @@ def task_pk_by_code(term: str) -> Subquery:
 # the admin shows a list it believes fits on one page without LIMIT, so a low estimate (a LIKE search is always
 # estimated low) that is wrong would load every matching row.
 ESTIMATED_COUNT_FROM = 10_000
+# The deepest row a list's pages reach (EstimatedCountPaginator.num_pages).
+DEEPEST_ROW = 20_000
 
 
 class EstimatedCountPaginator(Paginator):
@@ -165,6 +169,11 @@ class EstimatedCountPaginator(Paginator):
     table statistics, no rows read), so their count and last page are approximate; lists estimated under
     ESTIMATED_COUNT_FROM rows (searches, one task's results) are counted exactly, which is then cheap."""
 
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, rows=None) -> None:
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+        # keys -> the rows of those keys, in the list's order (ListAdmin.get_paginator)
+        self.rows = rows or (lambda keys: object_list.filter(pk__in=keys))
+
     @cached_property
     def count(self) -> int:
         estimate = planned_rows(self.object_list)
@@ -172,18 +181,66 @@ class EstimatedCountPaginator(Paginator):
             return estimate
         return super().count
 
+    @cached_property
+    def num_pages(self) -> int:
+        """The pages offered stop DEEPEST_ROW rows in: an OFFSET reads every row it skips, so a page a million rows
+        deep costs as much as the million. Older rows are a filter or a search away."""
+        if self.count == 0 and not self.allow_empty_first_page:
+            return 0
+        pages = ceil(max(1, self.count - self.orphans) / self.per_page)
+        return min(pages, ceil(DEEPEST_ROW / self.per_page))
+
+    def page(self, number) -> Page:
+        """A page's primary keys first, then its rows by those keys: the OFFSET then skips over the index alone, not
+        over rows with their computed columns (a task's progress counts) evaluated for each row skipped. The first
+        page skips nothing: it is the list's own query."""
+        number = self.validate_number(number)
+        if number == 1 or not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(self.rows(keys), number, self)
+
 
 def planned_rows(queryset) -> int | None:
     """How many rows PostgreSQL's planner expects `queryset` to return, or None when it cannot say."""
     if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
         return None
-    plan = json.loads(queryset.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    explained = queryset.order_by().explain(format="json")
+    if not explained:  # Django knew the answer is empty (a filter out of its column's range) and ran no query
+        return 0
+    return int(json.loads(explained)[0]["Plan"]["Plan Rows"])
+
+
+# The permissions to queue paid API work (GenerationTask.Meta and GenerationResult.Meta): a superuser holds them, and
+# other staff only when given them, as users or through a group.
+RESUME_TASK = "generation.resume_task"
+REGENERATE_PERSONA = "generation.regenerate_persona"
 
 
 class ListAdmin(admin.ModelAdmin):
     """A ModelAdmin whose list rows render their action checkbox as plain HTML. Django renders it through the
     form widget templates: 0.6 ms a row, a third of a 50-row list's rendering (bench/pages.py, cProfile)."""
+
+    def get_paginator(self, request: HttpRequest, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """An EstimatedCountPaginator reads a page's rows by their keys alone, without the list's search and filters
+        (PostgreSQL would run a search's trigram scan again to read 50 rows it knows by key)."""
+        if not issubclass(self.paginator, EstimatedCountPaginator):
+            return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        order = queryset.query.order_by
+        rows = self.get_queryset(request)
+        if self.list_select_related is True:  # as the ChangeList joins them to its own queryset
+            rows = rows.select_related()
+        elif self.list_select_related:
+            rows = rows.select_related(*self.list_select_related)
+
+        def rows_of(keys: list) -> QuerySet:
+            return rows.filter(pk__in=keys).order_by(*order)
+
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, rows=rows_of)
 
     def action_checkbox(self, obj) -> str:
         label = format_html(_("Select this object for an action - {}"), obj)
@@ -199,6 +256,10 @@ class MachineMadeAdmin(ListAdmin):
     """Rows the pipeline writes. Nobody adds one by hand, and nobody edits or deletes one through a form: the
     change page is a view, and the actions (services) are the only way to change anything."""
 
+    # A filtered or searched list would carry its filters into each row's link, which Django checks by resolving
+    # that link: a walk of the URLconf per row. With no form to save, no page returns to the filtered list.
+    preserve_filters = False
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -208,6 +269,20 @@ class MachineMadeAdmin(ListAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Django's delete would leave the rows' files in storage, or a task's units half-planned.
         return False
+
+    # The actions' own checks (allowed_permissions): the forms above are closed to everyone, so an action asks for
+    # the user's own change or delete permission of the model, or for the permission to queue paid work.
+    def has_change_by_action_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+
+    def has_delete_by_action_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('delete', self.opts)}")
+
+    def has_resume_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RESUME_TASK)
+
+    def has_regenerate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REGENERATE_PERSONA)
 
 
 TASK_FILTER = "task__id__exact"  # a task's results, as its progress link opens them
@@ -238,7 +313,9 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     # Five columns fit the 790 px list: what was asked (with its code and owner), the status, the progress (a link
     # to the results), when, and the task's page on the site.
     list_display = ("title", "status_badge", "progress_link", "created", "site_link")
-    list_filter = ("status", ("user", admin.RelatedOnlyFieldListFilter), "created_at", "images_per_persona")
+    # By user among all users, a read of the users table: "only the users with tasks" read every task for their
+    # distinct owners, on every view of the list.
+    list_filter = ("status", "user", "created_at", "images_per_persona")
     list_select_related = ("user",)
     search_fields = ("=task_code", "persona_description")
     search_help_text = "A task id (whole), or words of the description."
@@ -332,19 +409,21 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     def results_link(self, task: GenerationTask) -> str:
         return format_html('<a href="{}">View {} result(s)</a>', results_changelist_url(task), task.personas_with_data)
 
-    @admin.action(description="Retry selected tasks (failed or stalled; finished work is kept)")
+    @admin.action(permissions=["resume"], description="Retry selected tasks (failed or stalled; finished work is kept)")
     def retry_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, lambda task: retry_task(task, by=request.user), "Retried")
 
-    @admin.action(description="Cancel selected running tasks")
+    @admin.action(permissions=["change_by_action"], description="Cancel selected running tasks")
     def cancel_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, lambda task: cancel_task(task, by=request.user), "Cancelled")
 
-    @admin.action(description="Generate the missing personas of selected tasks that came out short")
+    @admin.action(
+        permissions=["resume"], description="Generate the missing personas of selected tasks that came out short"
+    )
     def generate_missing(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         act_on_each(self, request, queryset, services.generate_missing, "Generating the missing personas of")
 
-    @admin.action(description="Delete selected tasks, their personas and their files")
+    @admin.action(permissions=["delete_by_action"], description="Delete selected tasks, their personas and their files")
     def delete_tasks(self, request: HttpRequest, queryset: QuerySet[GenerationTask]) -> None:
         """Instead of Django's "delete selected", which would leave the tasks' files in storage."""
         act_on_each(self, request, queryset, services.delete_task, "Deleted")
@@ -418,15 +497,15 @@ class GenerationResultAdmin(MachineMadeAdmin):
         # Correlated lookups on the checks' (result, position) index, run for the page's rows only.
         return super().get_queryset(request).annotate(face_state=face_state())
 
-    @admin.action(description="Make new photos of selected personas (a new base and grids)")
+    @admin.action(permissions=["regenerate"], description="Make new photos of selected personas (a new base and grids)")
     def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         act_on_each(self, request, queryset, services.regenerate_photos, "New photos asked for", "persona(s)")
 
-    @admin.action(description="Write new bios for selected personas")
+    @admin.action(permissions=["regenerate"], description="Write new bios for selected personas")
     def regenerate_bios(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         act_on_each(self, request, queryset, services.regenerate_bios, "New bios asked for", "persona(s)")
 
-    @admin.action(description="Delete selected personas and their files")
+    @admin.action(permissions=["delete_by_action"], description="Delete selected personas and their files")
     def delete_personas(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
         """Instead of Django's "delete selected", which would leave the personas' files behind."""
         act_on_each(self, request, queryset, services.delete_persona, "Deleted", "persona(s)")
@@ -532,11 +611,17 @@ class FaceCheckAdmin(MachineMadeAdmin):
         return [path("seen-before/", seen_before, name="generation_facecheck_seen_before"), *super().get_urls()]
 
     def seen_before_view(self, request: HttpRequest):
-        """Personas whose face an earlier task already used."""
-        matches = faces_seen_before(newest_personas())
+        """Personas whose face an earlier task already used: of the viewer's own tasks, or everyone's for a superuser.
+        An earlier persona of another user's task is named only to a superuser."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        everyone = request.user.is_superuser
+        matches = faces_seen_before(newest_personas(owner=None if everyone else request.user))
         earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
+        if not everyone:
+            earlier = {pk: result for pk, result in earlier.items() if result.task.user_id == request.user.pk}
         context = self.admin_site.each_context(request) | {
-            "title": f"Faces seen in an earlier task (the newest {RECENT} personas)",
+            "title": f"Faces seen in an earlier task (the newest {RECENT} personas{'' if everyone else ' of yours'})",
             "threshold": settings.DUPLICATE_FACE_THRESHOLD,
             "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
         }
@@ -547,7 +632,7 @@ class FaceCheckAdmin(MachineMadeAdmin):
         state = next(state for state, verdicts in CheckOutcomeFilter.VERDICTS.items() if check.verdict in verdicts)
         return FaceState.LABELS[state]
 
-    @admin.action(description="Make selected photos again (from the persona's base)")
+    @admin.action(permissions=["regenerate"], description="Make selected photos again (from the persona's base)")
     def regenerate_photo(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> None:
         act_on_each(
             self, request, queryset.filter(position__gt=0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -41,6 +42,7 @@ class ApiCallAdmin(MachineMadeAdmin):
     search_fields = ("=task__task_code",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator  # millions of rows
+    list_per_page = 50  # as for tasks and results: rendering a row costs more than reading it
     change_list_template = "admin/generation/apicall/change_list.html"
 
     @admin.display(description="cost (USD)", ordering="cost_usd")
@@ -59,6 +61,8 @@ class ApiCallAdmin(MachineMadeAdmin):
 
     def prices_view(self, request: HttpRequest) -> TemplateResponse:
         """The price table in force: the defaults with OPENAI_PRICES over them."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         rows = [
             (model, {kind: entry["per_million"].get(kind) for kind in prices.TOKEN_KINDS}, entry["per_image"])
             for model, entry in sorted(prices.table().items())

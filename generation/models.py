@@ -73,6 +73,8 @@ class GenerationTask(models.Model):
             # Filtering by status (admin, finding running tasks).
             models.Index(fields=["status"], name="ix_generation_tasks_status"),
         ]
+        # Beside change and delete: retrying a task or generating its missing personas pays the API again.
+        permissions = [("resume_task", "Can retry a task or generate its missing personas (paid work)")]
 
     def __str__(self) -> str:
         return self.task_code
@@ -149,6 +151,8 @@ class GenerationResult(models.Model):
             # Results of one batch (the pipeline checks what a batch already saved).
             models.Index(fields=["batch_number"], name="ix_generation_results_batch_number"),
         ]
+        # New photos, one new photo or new bios of a persona: paid work, apart from changing or deleting it.
+        permissions = [("regenerate_persona", "Can ask for new photos or bios of a persona (paid work)")]
 
     def __str__(self) -> str:
         return self.full_name
@@ -399,8 +403,11 @@ class ApiCall(models.Model):
             models.Index(fields=["task", "created_at"], name="generation_api_calls_task"),
             # A user's spend in a month (monthly cap, `manage.py costs`, top users).
             models.Index(fields=["user", "created_at"], name="generation_api_calls_user"),
-            # The dashboard's days, and the admin's newest first.
-            models.Index(fields=["created_at"], name="generation_api_calls_day"),
+            # The dashboard's days, and the admin's newest first: with the id, the admin's order (created_at, id),
+            # whose page keys an index-only scan reads.
+            models.Index(fields=["created_at", "id"], name="generation_api_calls_day"),
+            # The admin's list filtered by kind, newest first.
+            models.Index(fields=["kind", "created_at", "id"], name="generation_api_calls_kind"),
             # A persona's spend (exports).
             models.Index(fields=["result"], name="generation_api_calls_result"),
         ]

@@ -127,7 +127,7 @@ class BioPromptAdmin(admin.ModelAdmin):
             user["content"],
         )  # fmt: skip
 
-    @admin.action(description="Restore the default text of the selected prompts")
+    @admin.action(permissions=["change"], description="Restore the default text of the selected prompts")
     def restore_defaults(self, request: HttpRequest, queryset: QuerySet[Settings]) -> None:
         restored = 0
         for setting in queryset.filter(key__in=DEFAULT_BIO_PROMPTS):
@@ -173,11 +173,11 @@ class ConfigAdmin(admin.ModelAdmin):
     def explanation(self, obj: Config) -> str:
         return CONFIG_FLAG_HELP.get(obj.key, "—")
 
-    @admin.action(description="Turn selected flags on")
+    @admin.action(permissions=["change"], description="Turn selected flags on")
     def turn_on(self, request: HttpRequest, queryset: QuerySet[Config]) -> None:
         self._set(request, queryset, True)
 
-    @admin.action(description="Turn selected flags off")
+    @admin.action(permissions=["change"], description="Turn selected flags off")
     def turn_off(self, request: HttpRequest, queryset: QuerySet[Config]) -> None:
         self._set(request, queryset, False)
 

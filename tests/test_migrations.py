@@ -45,6 +45,8 @@ DJANGO_ONLY = [
     ("generation", "0020_budgets_empty_instead_of_zero_or_negative"),
     ("generation", "0021_budgets_not_negative"),
     ("generation", "0022_task_submissions"),
+    ("generation", "0023_action_permissions"),
+    ("generation", "0024_api_call_list_indexes"),
 ]
 BUDGETS_NULLABLE = ("generation", "0019_budgets_no_cap_is_empty")
 STAFF_FLAGS = ("accounts", "0002_add_staff_flags_and_permissions")

@@ -116,7 +116,11 @@ def faces_seen_before(results) -> list[tuple[GenerationResult, Match]]:
     return found
 
 
-def newest_personas(count: int = RECENT):
-    """The newest personas that have a base check, for the pages and commands that list faces seen before."""
-    newest = GenerationResult.objects.filter(face_checks__position=0).order_by("-pk").values_list("pk", flat=True)
+def newest_personas(count: int = RECENT, owner=None):
+    """The newest personas that have a base check (of `owner`'s tasks, when given), for the pages and commands that
+    list faces seen before."""
+    checked = GenerationResult.objects.filter(face_checks__position=0)
+    if owner is not None:
+        checked = checked.filter(task__user=owner)
+    newest = checked.order_by("-pk").values_list("pk", flat=True)
     return GenerationResult.objects.filter(pk__in=list(newest[:count]))

@@ -9,6 +9,7 @@ import io
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
 from generation import face_model
@@ -18,6 +19,7 @@ from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline, run_unit
 from generation.selectors import face_summary
 from testkit import faces
+from testkit.factories import make_superuser
 from testkit.servers import wait_until
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import assert_task_stored_completely, fetch_image, submit
@@ -309,6 +311,45 @@ def test_a_face_an_earlier_task_used_is_listed_by_the_command_and_the_admin_page
     page = admin_client.get("/admin/generation/facecheck/seen-before/")
     assert page.status_code == 200
     assert persona.full_name in page.content.decode() and earlier.task_code in page.content.decode()
+
+
+SEEN_BEFORE = "/admin/generation/facecheck/seen-before/"
+
+
+def test_faces_seen_before_needs_the_face_check_view_permission(checks_on, s3_bucket, client):
+    earlier, later = two_tasks_with_one_face(checks_on)
+    staff = later.user
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    client.force_login(staff)
+    assert client.get(SEEN_BEFORE).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_facecheck"))
+    assert client.get(SEEN_BEFORE).status_code == 200
+
+
+def test_faces_seen_before_lists_only_the_viewers_own_tasks_unless_a_superuser(checks_on, s3_bucket, client):
+    earlier, later = two_tasks_with_one_face(checks_on)
+    seen, first = later.results.get(), earlier.results.get()
+    view = Permission.objects.get(codename="view_facecheck")
+    for task in (earlier, later):
+        task.user.is_staff = True
+        task.user.save(update_fields=["is_staff"])
+        task.user.user_permissions.add(view)
+
+    client.force_login(later.user)  # their persona has a face of another user's earlier task
+    page = client.get(SEEN_BEFORE).content.decode()
+    assert seen.full_name in page and later.task_code in page
+    assert first.full_name not in page and earlier.task_code not in page
+    assert "a persona of another user's task" in page
+
+    client.force_login(earlier.user)  # another user's persona reused their face: not theirs to see
+    page = client.get(SEEN_BEFORE).content.decode()
+    assert seen.full_name not in page and later.task_code not in page
+    assert "No persona shares a face with an earlier task." in page
+
+    client.force_login(make_superuser())
+    page = client.get(SEEN_BEFORE).content.decode()
+    assert seen.full_name in page and first.full_name in page and earlier.task_code in page
 
 
 def test_with_the_check_across_tasks_on_a_base_an_earlier_task_used_is_made_again(checks_on, s3_bucket, settings):
