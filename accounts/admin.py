@@ -40,10 +40,11 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
-        # Only a superuser makes another one: staff who may change users cannot raise anyone (themselves included).
+        # Only a superuser makes another one or hands out permissions: staff who may change users cannot raise
+        # anyone, themselves included, above what a superuser gave them.
         if request.user.is_superuser:
             return self.readonly_fields
-        return (*self.readonly_fields, "is_superuser")
+        return (*self.readonly_fields, "is_superuser", "groups", "user_permissions")
 
     def changeable(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
         """The selected users this user may change: not themselves, and no superuser unless they are one."""

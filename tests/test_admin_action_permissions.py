@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django_q.models import OrmQ
 
@@ -218,6 +218,24 @@ def test_a_staff_user_who_may_change_users_cannot_deactivate_or_raise_a_superuse
     assert response.status_code == 302  # saved, but for the flag it may not set
     operator.refresh_from_db()
     assert not operator.is_superuser
+
+
+def test_a_staff_user_who_may_change_users_cannot_grant_permissions_or_groups_themselves_included(client):
+    operator = staff_with(*VIEW_EVERYTHING, "accounts.change_user")
+    colleague = staff_with("generation.view_generationtask")
+    group = Group.objects.create(name="Paid work")
+    group.permissions.set(Permission.objects.all())
+    client.force_login(operator)
+    everything = [str(pk) for pk in Permission.objects.values_list("pk", flat=True)]
+    for user in (operator, colleague):
+        page = reverse("admin:accounts_user_change", args=[user.pk])
+        sent = {"email": user.email, "is_active": "on", "is_staff": "on", "groups": [group.pk]}
+        assert client.post(page, sent | {"user_permissions": everything}).status_code == 302
+    assert set(operator.user_permissions.values_list("codename", flat=True)) == {
+        name.split(".")[1] for name in (*VIEW_EVERYTHING, "accounts.change_user")
+    }
+    assert list(colleague.user_permissions.values_list("codename", flat=True)) == ["view_generationtask"]
+    assert not operator.groups.exists() and not colleague.groups.exists()
 
 
 def test_a_view_only_staff_user_cannot_flip_the_flags_from_the_list_or_restore_a_prompt(client, settings):
