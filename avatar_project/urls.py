@@ -4,10 +4,10 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
-from accounts.decorators import staff_required
 from avatar_project.health import healthz
+from generation.checks import media_is_served_elsewhere
+from generation.views import media_file
 
 admin.site.site_header = "Avatar Data Generator"
 admin.site.site_title = "Avatar Data Generator"
@@ -23,10 +23,9 @@ urlpatterns = [
     path("", include("generation.urls")),
 ]
 
-if settings.SERVE_MEDIA and not settings.MEDIA_URL.startswith(("http://", "https://", "//")):
-    # Local media served by Django itself, with DEBUG off too (a small install with no web server in front), to
-    # signed-in staff only: the same people as the pages that show the images.
+if settings.SERVE_MEDIA and not media_is_served_elsewhere():
+    # A small install with no web server in front: Django serves local media, with DEBUG off too.
     media = rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$"
-    urlpatterns += [re_path(media, staff_required(serve), {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [re_path(media, media_file, name="media_file")]
 elif settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

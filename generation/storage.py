@@ -41,6 +41,12 @@ def task_prefix(task_code: str) -> str:
     return f"avatars/{task_code}/"
 
 
+def task_code_of(key: str) -> str | None:
+    """The task whose persona files a key names (avatars/<task code>/…); None for any other key."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "avatars" and parts[1] else None
+
+
 def result_prefix(task_code: str, result_id: int) -> str:
     return f"{task_prefix(task_code)}{result_id}/"
 

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.static import serve
 
 from accounts.decorators import staff_required
 from generation import costs, exports, languages, selectors, services, storage
@@ -320,3 +321,15 @@ def export_persona_zip(request: HttpRequest, task_code: str, result_pk: int) -> 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "generation/dashboard.html", {"board": dashboard_figures(request.user)})
+
+
+@require_GET
+@staff_required
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """Local media served by Django itself (SERVE_MEDIA): a persona's files, to the people who may see its task.
+    Nothing else under MEDIA_ROOT: a prepared ZIP goes out through its task's export view."""
+    task_code = storage.task_code_of(path)
+    if task_code is None:
+        raise Http404("No such file.")
+    selectors.task_for(request.user, task_code)
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
