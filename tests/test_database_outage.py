@@ -20,6 +20,7 @@ def test_a_page_that_needs_the_database_answers_503_with_retry_after_while_it_is
     assert answer.status == 503, web.log()
     assert int(answer.headers["Retry-After"]) > 0
     assert b"The database did not answer" in answer.body
+    assert b'name="viewport" content="width=device-width' in answer.body  # readable at phone width
     assert answer.headers["Cache-Control"] == "private, no-cache"
     assert health.status == 503 and health.body == b'{"status": "failed"}'
 
@@ -35,3 +36,4 @@ def test_a_missing_table_is_a_500_not_an_outage(client):
     response = client.get("/tasks/")
     assert response.status_code == 500
     assert "Retry-After" not in response
+    assert "Something went wrong" in response.content.decode() and 'name="viewport"' in response.content.decode()
