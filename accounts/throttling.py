@@ -40,8 +40,10 @@ def sign_in_username(request: HttpRequest, credentials: dict | None) -> str:
 
 
 def address_failures(request: HttpRequest) -> int:
-    """Failed sign-ins from the request's address within the cool-off, whatever the usernames: what a credential
-    stuffer spreads over many accounts so that no pair ever reaches AXES_FAILURE_LIMIT."""
+    """Failed sign-ins from the request's address, whatever the usernames: what a credential stuffer spreads over many
+    accounts so that no pair ever reaches AXES_FAILURE_LIMIT. Counted as axes counts a pair: every failure of each
+    (email, address) pair whose latest failure is within the cool-off, since axes keeps one count per pair and not
+    the time of each failure. A pair quiet for a whole cool-off no longer counts, and a success resets its count."""
     threshold = get_cool_off_threshold(request)
     attempts = AccessAttempt.objects.filter(ip_address=request.axes_ip_address, attempt_time__gte=threshold)
     return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0

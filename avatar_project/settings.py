@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from generation.money import MOST_USD
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -133,6 +135,10 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 # X-Forwarded-For nor the case of the email dodges the count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=30)
+if SIGN_IN_ADDRESS_FAILURE_LIMIT < 1:  # 0 would lock every address out, the owners' own included
+    raise ImproperlyConfigured(
+        f"SIGN_IN_ADDRESS_FAILURE_LIMIT must be a whole number of 1 or more (not {SIGN_IN_ADDRESS_FAILURE_LIMIT})."
+    )
 AXES_HANDLER = "accounts.throttling.AddressLimitHandler"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -276,8 +282,8 @@ OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
 
 
 def _budget(name: str, default: str) -> Decimal | None:
-    """A spending cap in USD: empty is no cap, 0 lets nothing be spent, and a negative or non-number is refused
-    here, at start-up, rather than read as something else later."""
+    """A spending cap in USD: empty is no cap, 0 lets nothing be spent, and a negative, a non-number or more than a
+    budget column holds is refused here, at start-up, rather than read as something else or failing later."""
     raw = env.str(name, default=default).strip()
     if not raw:
         return None
@@ -285,9 +291,10 @@ def _budget(name: str, default: str) -> Decimal | None:
         amount = Decimal(raw)
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0:
+    if amount is None or not amount.is_finite() or not 0 <= amount <= MOST_USD:
         raise ImproperlyConfigured(
-            f"{name} must be an amount in USD of 0 or more, or empty for no cap (not {raw!r}); 0 lets nothing be spent."
+            f"{name} must be an amount in USD from 0 to {MOST_USD}, or empty for no cap (not {raw!r}); 0 lets "
+            "nothing be spent."
         )
     return amount.quantize(Decimal("0.01"))
 

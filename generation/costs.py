@@ -173,20 +173,21 @@ def month_spent(user_pk: int, now: datetime | None = None) -> Decimal:
     return spent["total"] or Decimal(0)
 
 
-def _cap(amount: Decimal | float | int | str | None) -> Decimal | None:
-    return None if amount is None else Decimal(str(amount))
+def task_ceiling() -> Decimal | None:
+    """The most a task may be given (None: no cap): TASK_BUDGET_USD, which settings already made a Decimal."""
+    return settings.TASK_BUDGET_USD
 
 
 def task_cap(task_pk: int) -> Decimal | None:
     """The cap the task was submitted with (None: no cap); TASK_BUDGET_USD for a task with no budget row."""
     own = TaskBudget.objects.filter(task_id=task_pk).values_list("cap_usd", flat=True)
-    return _cap(own[0]) if own else _cap(settings.TASK_BUDGET_USD)
+    return own[0] if own else task_ceiling()
 
 
 def monthly_cap(user_pk: int) -> Decimal | None:
     """The user's own monthly cap (None: no cap), else MONTHLY_BUDGET_USD."""
     own = UserBudget.objects.filter(user_id=user_pk).values_list("monthly_usd", flat=True)
-    return _cap(own[0]) if own else _cap(settings.MONTHLY_BUDGET_USD)
+    return own[0] if own else settings.MONTHLY_BUDGET_USD
 
 
 def check_before_call(task_pk: int | None, user_pk: int | None) -> None:
@@ -204,7 +205,7 @@ def check_before_call(task_pk: int | None, user_pk: int | None) -> None:
             raise BudgetReachedError(message.format(spent=spent, cap=cap))
 
 
-def committed(user_pk: int) -> tuple[Decimal, int]:
+def reserved_for_open_tasks(user_pk: int) -> tuple[Decimal, int]:
     """What the user's waiting and running tasks are still expected to spend (each one's estimate at submit, less
     what it has spent, never below 0), and how many such tasks there are. A task with no estimate kept is estimated
     now."""
@@ -244,7 +245,7 @@ def check_at_submit(user_pk: int, cap: Decimal | None, guess: Estimate) -> str |
             "Your monthly budget is $0.00, so your tasks may make no API call. Ask an administrator to raise the "
             "budget."
         )
-    waiting, count = committed(user_pk)
+    waiting, count = reserved_for_open_tasks(user_pk)
     left = max(Decimal(0), monthly - month_spent(user_pk) - waiting)
     if guess.usd > left:
         held = (

@@ -5,10 +5,11 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
+from generation import costs
 from generation.languages import BIO_LANGUAGES
 from generation.models import GenerationTask
+from generation.money import BUDGET_DIGITS, BUDGET_PLACES, MOST_USD
 from generation.services import DESCRIPTION_MAX
-from generation.text import without_bidi_controls
 
 
 class TaskForm(forms.Form):
@@ -39,10 +40,13 @@ class TaskForm(forms.Form):
         label="Budget for this task (USD)",
         required=False,
         min_value=Decimal(0),
-        decimal_places=2,
+        max_digits=BUDGET_DIGITS,
+        decimal_places=BUDGET_PLACES,
         error_messages={
             "invalid": "Enter an amount in dollars, e.g. 12.50.",
             "min_value": "The budget cannot be negative: enter 0 or more, or leave it empty for the default.",
+            "max_digits": f"The budget can be at most ${MOST_USD:,.2f} a task.",
+            "max_whole_digits": f"The budget can be at most ${MOST_USD:,.2f} a task.",
         },
     )
     # One token per rendered form: a second POST of the same form (double click, reload) finds the
@@ -61,11 +65,10 @@ class TaskForm(forms.Form):
         field.widget.attrs["max"] = maximum
         field.validators.append(MaxValueValidator(maximum, f"Choose a number of personas from 1 to {maximum}."))
         field.help_text = f"From 1 to {maximum}."
-        ceiling = settings.TASK_BUDGET_USD
+        ceiling = costs.task_ceiling()
         budget = self.fields["budget_usd"]
-        budget.widget.attrs.update({"min": "0", "step": "0.01"})
+        budget.widget.attrs.update({"min": "0", "max": str(MOST_USD), "step": "0.01"})
         if ceiling is not None:
-            ceiling = Decimal(str(ceiling))
             budget.max_value = ceiling
             budget.validators.append(MaxValueValidator(ceiling, f"The budget can be at most ${ceiling:.2f} a task."))
             budget.widget.attrs.update({"max": str(ceiling), "placeholder": f"{ceiling:.2f}"})
@@ -74,10 +77,6 @@ class TaskForm(forms.Form):
             )
         else:
             budget.help_text = "The task stops when it has spent this much. Empty: no cap. 0: no paid call."
-
-    def clean_persona_description(self) -> str:
-        """Without the bidirectional controls that make it read otherwise than it is (as names and bios)."""
-        return without_bidi_controls(self.cleaned_data["persona_description"]).strip()
 
     def renew_token_if_lost(self) -> bool:
         """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new

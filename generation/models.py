@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from generation.money import BUDGET_DIGITS, BUDGET_PLACES
+
 TASK_ID_LENGTH = 8
 
 
@@ -37,7 +39,8 @@ class GenerationTask(models.Model):
         TWENTY = 20, "20 images"
 
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
-    OPEN_STATUSES = (Status.PENDING, Status.GENERATING_DATA, Status.GENERATING_IMAGES)  # waiting or running
+    RUNNING_STATUSES = (Status.GENERATING_DATA, Status.GENERATING_IMAGES)
+    OPEN_STATUSES = (Status.PENDING, *RUNNING_STATUSES)  # waiting or running
 
     # The public code people read and type (column `task_id`); the primary key is `pk`.
     task_code = models.CharField(max_length=12, editable=False, db_column="task_id")
@@ -422,9 +425,9 @@ class TaskBudget(models.Model):
     no row (made before these were kept) has the cap TASK_BUDGET_USD."""
 
     task = models.OneToOneField(GenerationTask, on_delete=models.CASCADE, db_constraint=False, related_name="budget")
-    cap_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+    cap_usd = models.DecimalField(max_digits=BUDGET_DIGITS, decimal_places=BUDGET_PLACES, null=True, blank=True,
                                   validators=[MinValueValidator(0)])  # fmt: skip
-    estimate_usd = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+    estimate_usd = models.DecimalField(max_digits=BUDGET_DIGITS, decimal_places=BUDGET_PLACES, null=True, blank=True,
                                        validators=[MinValueValidator(0)])  # fmt: skip
 
     class Meta:
@@ -475,8 +478,8 @@ class UserBudget(models.Model):
     )
     monthly_usd = models.DecimalField(
         "monthly cap (USD)",
-        max_digits=10,
-        decimal_places=2,
+        max_digits=BUDGET_DIGITS,
+        decimal_places=BUDGET_PLACES,
         null=True,
         blank=True,
         validators=[MinValueValidator(0, "A budget cannot be negative: enter 0 or more, or leave it empty.")],

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from generation import costs, export_builds, provenance, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask, PipelineUnit, TaskSubmission
+from generation.money import MOST_USD
 from generation.pipeline import face_checks, lifecycle
 from generation.pipeline.images import position_in_grid
 from generation.text import without_bidi_controls
@@ -99,8 +100,7 @@ def submit_task(
     cap = task_budget(budget_usd)
     guess = costs.estimate(values["number_to_generate"], values["images_per_persona"])
     with transaction.atomic():
-        # The owner's row is locked, so that two submits at once cannot both pass the caps below.
-        User.objects.select_for_update().filter(pk=user.pk).exists()
+        lifecycle.lock_owner(user.pk)  # two submits at once cannot both pass the caps below
         too_many = open_tasks_refusal(user)
         if too_many:
             raise ValidationError(too_many)
@@ -159,17 +159,16 @@ def submitted_with(user: User, token: uuid.UUID) -> GenerationTask | None:
 
 
 def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:
-    """The cap a task gets: the one asked for, checked against TASK_BUDGET_USD, or that setting (None: no cap).
-    0 is a cap: nothing may be spent."""
-    ceiling = settings.TASK_BUDGET_USD
-    ceiling = None if ceiling is None else Decimal(str(ceiling))
+    """The cap a task gets: the one asked for, checked against TASK_BUDGET_USD and the size its column holds, or that
+    setting (None: no cap). 0 is a cap: nothing may be spent."""
+    ceiling = costs.task_ceiling()
     if budget_usd in (None, ""):
         return ceiling
     try:
-        asked = Decimal(str(budget_usd).strip()).quantize(Decimal("0.01"))
+        asked = Decimal(str(budget_usd).strip())
     except ArithmeticError:
-        raise ValidationError({"budget_usd": "Enter the budget as an amount in dollars, e.g. 12.50."}) from None
-    if not asked.is_finite():
+        asked = None
+    if asked is None or not asked.is_finite():
         raise ValidationError({"budget_usd": "Enter the budget as an amount in dollars, e.g. 12.50."})
     if asked < 0:
         raise ValidationError(
@@ -177,7 +176,9 @@ def task_budget(budget_usd: Decimal | float | str | None) -> Decimal | None:
         )
     if ceiling is not None and asked > ceiling:
         raise ValidationError({"budget_usd": f"The budget can be at most ${ceiling:.2f} a task (TASK_BUDGET_USD)."})
-    return asked
+    if asked > MOST_USD:
+        raise ValidationError({"budget_usd": f"The budget can be at most ${MOST_USD:,.2f} a task."})
+    return asked.quantize(Decimal("0.01"))
 
 
 def retry_task(task: GenerationTask, *, by: User | None = None) -> int:
@@ -213,6 +214,8 @@ def generate_missing(task: GenerationTask) -> int:
 
 
 def request_export(task: GenerationTask) -> ExportBuild:
+    """Views reach every write through this module, the export's preparation included; the work is
+    export_builds'."""
     return export_builds.request_export(task)
 
 

@@ -94,7 +94,7 @@ def test_a_negative_budget_setting_stops_start_up_with_a_clear_message():
     for name in ("TASK_BUDGET_USD", "MONTHLY_BUDGET_USD"):
         done = load_settings(PRINT_CAPS, DEBUG="true", **{name: "-1"})
         assert done.returncode != 0
-        assert f"{name} must be an amount in USD of 0 or more, or empty for no cap (not '-1')" in done.stderr
+        assert f"{name} must be an amount in USD from 0 to 99999999.99, or empty for no cap (not '-1')" in done.stderr
     done = load_settings(PRINT_CAPS, DEBUG="true", MONTHLY_BUDGET_USD="lots")
     assert done.returncode != 0 and "(not 'lots')" in done.stderr
 
@@ -111,3 +111,23 @@ def test_the_open_tasks_cap_is_a_whole_number_of_1_or_more_or_empty():
     done = load_settings(PRINT_CAPS, DEBUG="true", MAX_OPEN_TASKS_PER_USER="")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(Decimal('100.00'), Decimal('1000.00'), None)"
+
+
+def test_a_budget_setting_larger_than_a_budget_column_holds_stops_start_up():
+    done = load_settings(PRINT_CAPS, DEBUG="true", TASK_BUDGET_USD="1e12")
+    assert done.returncode != 0
+    assert "TASK_BUDGET_USD must be an amount in USD from 0 to 99999999.99" in done.stderr
+    done = load_settings(PRINT_CAPS, DEBUG="true", TASK_BUDGET_USD="99999999.99")
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_address_failure_limit_below_1_stops_start_up_rather_than_lock_every_address_out():
+    script = (
+        "import django; from django.conf import settings; django.setup(); print(settings.SIGN_IN_ADDRESS_FAILURE_LIMIT)"
+    )
+    for value in ("0", "-3"):
+        done = load_settings(script, DEBUG="true", SIGN_IN_ADDRESS_FAILURE_LIMIT=value)
+        assert done.returncode != 0
+        assert f"SIGN_IN_ADDRESS_FAILURE_LIMIT must be a whole number of 1 or more (not {value})" in done.stderr
+    done = load_settings(script, DEBUG="true", SIGN_IN_ADDRESS_FAILURE_LIMIT="1")
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr

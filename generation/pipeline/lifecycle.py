@@ -44,7 +44,7 @@ log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind
-RUNNING_STATUSES = (Status.GENERATING_DATA, Status.GENERATING_IMAGES)
+RUNNING_STATUSES = GenerationTask.RUNNING_STATUSES
 
 # The django-q2 jobs, named once. The functions live in generation/jobs.py.
 START_JOB = "generation.jobs.start_task"
@@ -157,6 +157,13 @@ def _plan(task: GenerationTask, kind: str, units: list[tuple[int, int, int | Non
     )
 
 
+def lock_owner(user_pk: int) -> None:
+    """Lock the owner's user row until the transaction ends, so that the owner's submits (the open-tasks and monthly
+    caps) and the owner's workers (the dispatch window) are counted one at a time. Lock order: a task row first, then
+    its owner's row, never the other way round; a submit locks the owner before any task row exists."""
+    User.objects.select_for_update().filter(pk=user_pk).exists()
+
+
 def _dispatch(task: GenerationTask) -> int:
     """Queue pending units of the task owner's running tasks, keeping at most a window of the owner's units queued
     or running. The owner's tasks take turns: one unit each, the task served least recently first. Called with the
@@ -166,7 +173,7 @@ def _dispatch(task: GenerationTask) -> int:
     if inline.get():
         room = in_flight_window() - task.units.filter(state__in=[State.QUEUED, State.RUNNING]).count()
         return _queue({task.pk: task.task_code}, _pending(task.pk, room))
-    User.objects.select_for_update().filter(pk=task.user_id).exists()
+    lock_owner(task.user_id)
     owned = PipelineUnit.objects.filter(task__user_id=task.user_id)
     room = in_flight_window() - owned.filter(state__in=[State.QUEUED, State.RUNNING]).count()
     if room <= 0:

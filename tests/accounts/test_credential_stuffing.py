@@ -2,9 +2,13 @@
 any (email, address) pair, and each guess cost a full password hash. The address as a whole is now limited, its
 refused guesses are never hashed, and the accounts' owners still sign in from their own addresses."""
 
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
+from django.utils import timezone
 
 from testkit.factories import make_user
 
@@ -84,3 +88,16 @@ def test_signing_in_to_an_own_account_does_not_clear_the_address_count(client, s
     client.logout()
     assert sign_in(client, "one-more@probe.test", "guess", STUFFER).status_code == 200
     assert sign_in(client, "and-another@probe.test", "guess", STUFFER).status_code == 429
+
+
+def test_a_pair_quiet_for_a_whole_cool_off_no_longer_counts_against_its_address(client, settings, counting_hasher):
+    """The address's count is its pairs' counts as axes keeps them (one count per pair, dated by its latest failure):
+    a pair whose latest failure is older than the cool-off has expired, its failures with it."""
+    settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 4
+    for _ in range(3):
+        assert sign_in(client, "earlier@probe.test", "guess", STUFFER).status_code == 200
+    stale = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME, minutes=1)
+    assert AccessAttempt.objects.filter(username="earlier@probe.test").update(attempt_time=stale) == 1
+
+    answers = [sign_in(client, f"later{n}@probe.test", "guess", STUFFER).status_code for n in range(5)]
+    assert answers == [200, 200, 200, 200, 429]  # the limit counts only the four recent failures

@@ -79,6 +79,48 @@ def test_the_admin_refuses_a_negative_monthly_budget_and_takes_empty_as_no_cap(c
     assert costs.monthly_cap(owner.pk) is None
 
 
+# --- With no task cap, a budget is still at most what its column holds -----------------------------------------------
+
+TOO_BIG = "1000000000000"  # 1e12: over numeric(10, 2), which holds 99,999,999.99 at most
+
+
+def test_with_no_task_cap_the_form_refuses_a_budget_too_large_to_store_with_a_field_message(client, settings):
+    settings.GENERATION_BACKEND = "offline"
+    settings.TASK_BUDGET_USD = None
+    client.force_login(make_user(is_staff=True))
+    form = {"persona_description": "Ferry captains", "bio_language": "French", "number_to_generate": "1",
+            "images_per_persona": "4", "submission_token": "2f1c0e43-0c9a-4a0a-9d3e-1f7a9b5f4a12"}  # fmt: skip
+    for amount in (TOO_BIG, "1e12", "100000000"):
+        response = client.post(reverse("task_new"), form | {"budget_usd": amount})
+        assert response.status_code == 200
+        assert response.context["form"].errors["budget_usd"] == ["The budget can be at most $99,999,999.99 a task."]
+    assert not GenerationTask.objects.exists()
+    response = client.post(reverse("task_new"), form | {"budget_usd": "99999999.99"})
+    assert response.status_code == 302
+    assert TaskBudget.objects.get().cap_usd == Decimal("99999999.99")
+
+
+def test_with_no_task_cap_the_service_and_generate_refuse_a_budget_too_large_to_store(settings):
+    settings.GENERATION_BACKEND = "offline"
+    settings.TASK_BUDGET_USD = None
+    user = make_superuser()
+    for amount in (TOO_BIG, Decimal("1e12"), 1e12, "1E+30"):
+        with pytest.raises(ValidationError, match=re.escape("The budget can be at most $99,999,999.99 a task.")):
+            ask(user, budget_usd=amount)
+    with pytest.raises(CommandError, match=re.escape("The budget can be at most $99,999,999.99 a task.")):
+        call_command("generate", "Ferry captains", "--count", "1", f"--budget={TOO_BIG}", stdout=io.StringIO())
+    assert not GenerationTask.objects.exists()
+
+
+def test_the_admin_refuses_a_monthly_budget_too_large_to_store_with_a_field_message(client):
+    client.force_login(make_superuser())
+    owner = make_user()
+    response = client.post(reverse("admin:generation_userbudget_add"), {"user": owner.pk, "monthly_usd": TOO_BIG})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["monthly_usd"]
+    assert not UserBudget.objects.exists()
+
+
 def test_the_database_refuses_a_negative_stored_budget():
     task = make_task()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -166,11 +208,11 @@ def test_what_a_running_task_has_spent_is_not_counted_twice(priced):
     guess = costs.estimate(20, 4).usd
     first = ask(user, number_to_generate=20)
     spend(first, "0.30")  # part of its estimate: in the month's spend now, no longer expected
-    assert costs.committed(user.pk) == (guess - Decimal("0.30"), 1)
+    assert costs.reserved_for_open_tasks(user.pk) == (guess - Decimal("0.30"), 1)
     with pytest.raises(ValidationError, match=re.escape(f"only ${Decimal('1.34') - guess:.2f} of your")):
         ask(user, number_to_generate=20)
     lifecycle.fail(first.pk, "stopped by hand")  # ended: nothing more is expected of it
-    assert costs.committed(user.pk) == (Decimal(0), 0)
+    assert costs.reserved_for_open_tasks(user.pk) == (Decimal(0), 0)
     ask(user, number_to_generate=10)
 
 
