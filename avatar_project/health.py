@@ -1,6 +1,7 @@
 """`/healthz`: is this instance able to do its job? The database answers, a worker cluster is alive (one has run
-the sweep, which every cluster runs twice a minute, within NO_WORKER_AFTER) and the storage answers. 200 or 503.
-A monitor pages someone on it, so it waits longer than the task page's banner before it says "no worker".
+the sweep, which every cluster runs each SWEEP_INTERVAL, within NO_WORKER_AFTER) and the storage answers. 200 or
+503. A monitor pages someone on it, so it waits one sweep longer than the task page's banner before it says "no
+worker".
 
 Anyone may ask whether it is healthy; which part failed is told only to staff, or to a monitor that sends
 `Authorization: Bearer <HEALTHZ_TOKEN>`: the parts an instance relies on are nobody else's business. Never a
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -20,11 +20,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from generation.pipeline.lifecycle import SWEEP_INTERVAL, WORKER_SILENCE
 from generation.selectors.progress import worker_last_seen
 
 log = logging.getLogger(__name__)
 
-NO_WORKER_AFTER = timedelta(minutes=2)
+NO_WORKER_AFTER = WORKER_SILENCE + SWEEP_INTERVAL
 
 
 def check_database() -> str:

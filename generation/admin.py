@@ -32,7 +32,7 @@ from generation import selectors, services, storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 from generation.selectors import tasks_with_progress
-from generation.selectors.faces import FaceState, face_state
+from generation.selectors.faces import FaceState, face_state_sql, slot_state, verdicts_reading_as
 from generation.selectors.gallery import srcset
 from generation.services import cancel_task, retry_task
 from generation.templatetags.task_display import email_breaks, task_title
@@ -446,22 +446,22 @@ class FaceStateFilter(admin.SimpleListFilter):
 
 
 class CheckOutcomeFilter(admin.SimpleListFilter):
-    """Checks by what they say of the persona: passed (ok), could not check (no face) or flagged (a rejection)."""
+    """Checks by what they say of the persona, by slot_state(): passed (ok), could not check (no face, or a verdict
+    this code does not know) or flagged (a rejection)."""
 
     title = "outcome"
     parameter_name = "outcome"
-    VERDICTS = {
-        FaceState.VERIFIED: [FaceCheck.Verdict.OK],
-        FaceState.NOT_CHECKED: [FaceCheck.Verdict.NO_FACE],
-        FaceState.FLAGGED: list(FaceCheck.REJECTED),
-    }
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
         return FaceState.choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> QuerySet[FaceCheck]:
-        if self.value() in self.VERDICTS:
-            return queryset.filter(verdict__in=self.VERDICTS[self.value()])
+        state = self.value()
+        if state == FaceState.NOT_CHECKED:  # what reads as neither of the others, unknown verdicts included
+            checked = verdicts_reading_as(FaceState.VERIFIED) + verdicts_reading_as(FaceState.FLAGGED)
+            return queryset.exclude(verdict__in=checked)
+        if state in FaceState.LABELS:
+            return queryset.filter(verdict__in=verdicts_reading_as(state))
         return queryset
 
 
@@ -495,7 +495,7 @@ class GenerationResultAdmin(MachineMadeAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GenerationResult]:
         # Correlated lookups on the checks' (result, position) index, run for the page's rows only.
-        return super().get_queryset(request).annotate(face_state=face_state())
+        return super().get_queryset(request).annotate(face_state=face_state_sql())
 
     @admin.action(permissions=["regenerate"], description="Make new photos of selected personas (a new base and grids)")
     def regenerate_photos(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> None:
@@ -629,8 +629,7 @@ class FaceCheckAdmin(MachineMadeAdmin):
 
     @admin.display(description="outcome")
     def outcome(self, check: FaceCheck) -> str:
-        state = next(state for state, verdicts in CheckOutcomeFilter.VERDICTS.items() if check.verdict in verdicts)
-        return FaceState.LABELS[state]
+        return FaceState.LABELS[slot_state(check.verdict)]
 
     @admin.action(permissions=["regenerate"], description="Make selected photos again (from the persona's base)")
     def regenerate_photo(self, request: HttpRequest, queryset: QuerySet[FaceCheck]) -> None:

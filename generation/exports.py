@@ -67,7 +67,7 @@ def face_verdict(result: GenerationResult, checks: dict[int, FaceCheck]) -> str:
     return persona_verdict({n: check.verdict for n, check in checks.items()}, len(result.images or []))
 
 
-def face_state(result: GenerationResult, checks: dict[int, FaceCheck]) -> str:
+def result_face_state(result: GenerationResult, checks: dict[int, FaceCheck]) -> str:
     """verified, not checked or flagged, as the persona's card says it."""
     return persona_state({n: check.verdict for n, check in checks.items()}, len(result.images or []))
 
@@ -84,7 +84,7 @@ def persona_dict(result: GenerationResult) -> dict:
         "cost_usd": cost_usd(getattr(result, "spent", None)),
         "content_credentials": credentials_state(result),
         # The persona's face state and worst verdict, then each image's (position 0 is the base).
-        "face_state": face_state(result, checks),
+        "face_state": result_face_state(result, checks),
         "face_verdict": face_verdict(result, checks),
         "face_checks": [
             {
@@ -138,7 +138,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             + [spreadsheet_safe(getattr(result, f) or "") for f in BIO_FIELDS]
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
             + [face_verdict(result, checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
-            + [f"{cost_usd(result.spent):.4f}", credentials_state(result), face_state(result, checks)]
+            + [f"{cost_usd(result.spent):.4f}", credentials_state(result), result_face_state(result, checks)]
         )  # fmt: skip
         yield flush()
 

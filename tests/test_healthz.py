@@ -10,6 +10,7 @@ from django_q.models import Task as QueueTask
 from django_q.tasks import async_task
 
 from avatar_project.health import NO_WORKER_AFTER
+from generation.pipeline import lifecycle
 from generation.pipeline.lifecycle import SWEEP_JOB
 from testkit.factories import make_user
 
@@ -106,3 +107,9 @@ def test_a_worker_quiet_for_less_than_two_minutes_is_still_ok(staff_client):
     """The task page's banner speaks sooner; a monitor that pages someone waits the full two minutes."""
     sweep_ran(NO_WORKER_AFTER - timedelta(seconds=15))
     assert staff_client.get("/healthz").json() == HEALTHY
+
+
+def test_healthz_says_no_worker_after_two_minutes_one_sweep_later_than_the_task_page_banner():
+    """A monitor pages someone, so it waits longer than the banner the operator reads on the task page."""
+    assert timedelta(minutes=2) == NO_WORKER_AFTER
+    assert NO_WORKER_AFTER - lifecycle.WORKER_SILENCE == lifecycle.SWEEP_INTERVAL

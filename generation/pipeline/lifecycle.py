@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import zip_longest
 
@@ -50,12 +50,17 @@ RUNNING_STATUSES = GenerationTask.RUNNING_STATUSES
 START_JOB = "generation.jobs.start_task"
 RUN_UNIT_JOB = "generation.jobs.run_unit"
 SWEEP_JOB = "generation.jobs.sweep"
-# django-q2 repeats a schedule at most once a minute and looks for due ones every 30 s: two one-minute schedules
-# half a minute apart make a sweep on every look.
+# How often every live cluster sweeps. django-q2 repeats a schedule at most once a minute and looks for due ones
+# on each of its scheduler's rounds: two one-minute schedules offset by SWEEP_INTERVAL make a sweep on every round.
+SWEEP_INTERVAL = timedelta(seconds=30)
 SWEEP_SCHEDULES = {
     "Sweep units of dead workers back to the queue (:00)": 0,
-    "Sweep units of dead workers back to the queue (:30)": 30,
+    "Sweep units of dead workers back to the queue (:30)": int(SWEEP_INTERVAL.total_seconds()),
 }
+# No sweep for this long means no worker is running, and the task page says so: SWEEPS_MISSED sweeps, so one
+# late sweep is no alarm.
+SWEEPS_MISSED = 3
+WORKER_SILENCE = SWEEP_INTERVAL * SWEEPS_MISSED
 
 # Set while `manage.py generate --sync` runs the pipeline in its own process: nothing is sent to the broker, the
 # caller runs the queued units itself.
@@ -558,13 +563,21 @@ def cancel(task: GenerationTask, *, by: User) -> None:
 # --- Stalls, the sweep and retries ------------------------------------------------------------------------------
 
 
-def is_stalled(task: GenerationTask) -> bool:
+def live_lease(now: datetime) -> Q:
+    """A unit a worker is at: running under a lease that has not run out."""
+    return Q(state=State.RUNNING, lease_until__gte=now)
+
+
+def is_stalled(task: GenerationTask, *, leased_units: int | None = None) -> bool:
     """Running, no unit has ended for STALL_MINUTES, and no worker holds a live lease on any of its units (a unit
-    in a long API call keeps its lease, and its task is slow, not stalled)."""
+    in a long API call keeps its lease, and its task is slow, not stalled). `leased_units`: how many units are
+    under a live_lease(), when the caller has counted them (none: one query)."""
     limit = timezone.now() - timedelta(minutes=settings.STALL_MINUTES)
     if task.status not in RUNNING_STATUSES or task.updated_at >= limit:
         return False
-    return not task.units.filter(state=State.RUNNING, lease_until__gte=timezone.now()).exists()
+    if leased_units is None:
+        return not task.units.filter(live_lease(timezone.now())).exists()
+    return not leased_units
 
 
 @dataclass(frozen=True)

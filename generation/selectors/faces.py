@@ -43,6 +43,21 @@ class FaceState:
     choices = list(LABELS.items())
 
 
+def slot_state(verdict: str) -> str:
+    """What one image slot's verdict says of the persona: verified (ok), flagged (a rejection) or not checked
+    (no frontal face, no check, or a verdict this code does not know, such as a legacy one)."""
+    if verdict == Verdict.OK:
+        return FaceState.VERIFIED
+    if verdict in FaceCheck.REJECTED:
+        return FaceState.FLAGGED
+    return FaceState.NOT_CHECKED
+
+
+def verdicts_reading_as(state: str) -> list[str]:
+    """The known verdicts that slot_state() reads as `state`, for a filter on the checks."""
+    return [verdict for verdict in Verdict.values if slot_state(verdict) == state]
+
+
 def slot_verdicts(verdicts: Mapping[int, str], images: int) -> list[str]:
     """The verdict of each image slot, base (0) first; a slot with no check is NOT_CHECKED."""
     return [verdicts.get(position, NOT_CHECKED) for position in range(images + 1)]
@@ -50,10 +65,10 @@ def slot_verdicts(verdicts: Mapping[int, str], images: int) -> list[str]:
 
 def persona_state(verdicts: Mapping[int, str], images: int) -> str:
     """`verdicts` by position (0 the base) of a persona with `images` photos."""
-    slots = slot_verdicts(verdicts, images)
-    if any(verdict in FaceCheck.REJECTED for verdict in slots):
+    states = [slot_state(verdict) for verdict in slot_verdicts(verdicts, images)]
+    if FaceState.FLAGGED in states:
         return FaceState.FLAGGED
-    if images and all(verdict == Verdict.OK for verdict in slots):
+    if images and all(state == FaceState.VERIFIED for state in states):
         return FaceState.VERIFIED
     return FaceState.NOT_CHECKED
 
@@ -81,7 +96,13 @@ class JSONArrayLength(Func):
         return f"(CASE WHEN jsonb_typeof({sql}) = 'array' THEN jsonb_array_length({sql}) END)", (*params, *params)
 
 
-def face_state() -> Case:
+def with_photos(results: QuerySet[GenerationResult]) -> QuerySet[GenerationResult]:
+    """The personas whose face state is counted and filtered on: those with photos. One still waiting for them
+    has no badge on its card and is in no count of the summary."""
+    return results.filter(images__isnull=False)
+
+
+def face_state_sql() -> Case:
     """persona_state() of each result row, in SQL: three correlated lookups on the checks' (result, position)
     index."""
     images = Coalesce(JSONArrayLength(OuterRef("images")), 0)  # a persona with no photos yet has its base
@@ -98,9 +119,9 @@ def face_state() -> Case:
     )
 
 
-def state_counts(results: QuerySet[GenerationResult]) -> dict[str, int]:
-    """How many of `results` are in each face state, by face_state()'s rule, counted in one join and group over
-    their checks rather than row by row (the task page asks every two seconds); with how many were looked at (any
+def face_state_counts(results: QuerySet[GenerationResult]) -> dict[str, int]:
+    """How many of `results` are in each face state, by face_state_sql()'s rule, counted in one join and group over
+    their checks rather than row by row (the task page polls it); with how many were looked at (any
     check) and how many tiles were replaced."""
     images = JSONArrayLength("images")
     slot = Q(face_checks__position__lte=images)
@@ -122,7 +143,7 @@ def state_counts(results: QuerySet[GenerationResult]) -> dict[str, int]:
         "personas": totals["personas"],
         "checked": totals["checked"],
         "verified": totals["verified"],
-        "rejected": totals["flagged"],
+        "flagged": totals["flagged"],
         "not_checked": totals["personas"] - totals["verified"] - totals["flagged"],
         "replaced": totals["tiles_replaced"] or 0,
     }

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from generation import storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
-from generation.selectors.faces import FaceState, face_state, persona_state
+from generation.selectors.faces import FaceState, face_state_sql, persona_state, with_photos
 
 PERSONAS_PER_PAGE = 24
 Verdict = FaceCheck.Verdict
@@ -92,19 +92,19 @@ class PersonaCard:
     busy: str = ""
 
     @property
-    def face_state(self) -> str:
+    def persona_state(self) -> str:
         verdicts = {image.position: image.verdict for image in [self.base, *self.photos] if image and image.verdict}
         return persona_state(verdicts, len(self.photos))
 
     @property
     def needs_a_look(self) -> bool:
-        return self.face_state == FaceState.FLAGGED
+        return self.persona_state == FaceState.FLAGGED
 
     @property
     def verdict_badge(self) -> tuple[str, str] | None:
         """(tone, label) of the card's face badge; None while a persona still waits for its photos and nothing
         was flagged."""
-        state = self.face_state
+        state = self.persona_state
         if not self.photos and state != FaceState.FLAGGED:
             return None
         return FaceState.TONES[state], FaceState.LABELS[state]
@@ -119,7 +119,10 @@ def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[G
     if filters.gender:
         results = results.filter(gender=filters.gender)
     if filters.verdict:
-        results = results.alias(face_state=face_state()).filter(face_state=VERDICT_FILTERS[filters.verdict])
+        state = VERDICT_FILTERS[filters.verdict]
+        if state == FaceState.NOT_CHECKED:  # as the summary counts them: not one still waiting for its photos
+            results = with_photos(results)
+        results = results.alias(face_state=face_state_sql()).filter(face_state=state)
     return results
 
 

@@ -1,12 +1,12 @@
 """What the task page shows while a task runs and after: its steps with their counts, whether a worker is about,
 how long it actually ran, and what went wrong in plain words. A handful of queries whatever the task's size, since
-the page asks every two seconds."""
+the page polls it."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
 from django.template.defaultfilters import pluralize
@@ -16,14 +16,11 @@ from django_q.models import Task as QueueTask
 from generation.explain import OUTCOMES_ONLY, UNKNOWN, Explanation, explain
 from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import face_checks, lifecycle
-from generation.selectors.faces import state_counts
+from generation.selectors.faces import face_state_counts, with_photos
 
 Status = GenerationTask.Status
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind
-# The sweep runs every 30 s on every live cluster: no sweep for this long means no worker is running. Three sweeps
-# missed, so one late sweep is no alarm, and a page shows the banner within this long of the last worker's death.
-WORKER_SILENCE = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class TaskState:
     with_images: int
     checked: int
     verified: int
-    rejected: int
+    flagged: int
     not_checked: int
     failed_units: int
     open_units: int
@@ -85,15 +82,17 @@ class TaskState:
 
     @property
     def worker_state(self) -> str:
-        """'seen' when a worker swept lately, 'silent' when none has for WORKER_SILENCE, 'never' when none ever did."""
+        """'seen' when a worker swept lately, 'silent' when none has for lifecycle.WORKER_SILENCE, 'never' when none
+        ever did."""
         if self.worker_seen is None:
             return "never"
-        return "seen" if timezone.now() - self.worker_seen < WORKER_SILENCE else "silent"
+        return "seen" if timezone.now() - self.worker_seen < lifecycle.WORKER_SILENCE else "silent"
 
     @property
     def no_worker(self) -> bool:
         """Nothing will move this task: it waits for a worker, or runs with none of its units under a live lease,
-        and no cluster has swept for WORKER_SILENCE (a dead worker's lease runs out sooner than that)."""
+        and no cluster has swept for lifecycle.WORKER_SILENCE. A dead worker's units keep their leases until they
+        run out (UNIT_LEASE_SECONDS), so the banner waits for the later of the two."""
         if self.worker_state == "seen":
             return False
         if self.task.status == Status.PENDING:
@@ -158,10 +157,10 @@ class TaskState:
         if self.face_checks_on or self.checked:
             checks = stage("Face checks", self.checked, self.with_images, status == Status.GENERATING_IMAGES, in_images)
             if checks.state == "done":
-                notes = [f"{self.rejected} need a look"] if self.rejected else []
+                notes = [f"{self.flagged} need a look"] if self.flagged else []
                 notes += [f"{self.not_checked} not checked"] if self.not_checked else []
                 # Every check ran, yet none could pass a persona (no frontal face): a warning, not a green step.
-                checks = Step(checks.name, "done" if self.verified or self.rejected else "short",
+                checks = Step(checks.name, "done" if self.verified or self.flagged else "short",
                               "; ".join([checks.detail, *notes]))  # fmt: skip
             steps.append(checks)
         else:
@@ -215,7 +214,8 @@ def seconds_running(task: GenerationTask) -> tuple[float, int]:
 
 
 def worker_last_seen() -> datetime | None:
-    """When a worker last ran the sweep (every cluster runs it twice a minute), from django-q2's own record."""
+    """When a worker last ran the sweep (every cluster runs it, see lifecycle.SWEEP_SCHEDULES), from django-q2's own
+    record."""
     return (
         QueueTask.objects.filter(func=lifecycle.SWEEP_JOB)
         .order_by("-stopped")
@@ -237,8 +237,10 @@ def task_state(task: GenerationTask) -> TaskState:
         state: (n, leased)
         for state, n, leased in task.units.order_by()
         .values_list("state")
-        .annotate(n=Count("id"), leased=Count("id", filter=Q(lease_until__gte=now)))
+        .annotate(n=Count("id"), leased=Count("id", filter=lifecycle.live_lease(now)))
     }
+    failed_units = units.get(State.FAILED, (0, 0))[0]
+    leased_units = sum(leased for _, leased in units.values())
     checks = face_totals(task)
     running, runs = seconds_running(task)
     return TaskState(
@@ -249,19 +251,19 @@ def task_state(task: GenerationTask) -> TaskState:
         with_images=results["with_images"],
         checked=checks["checked"],
         verified=checks["verified"],
-        rejected=checks["rejected"],
+        flagged=checks["flagged"],
         not_checked=checks["not_checked"],
-        failed_units=units.get(State.FAILED, (0, 0))[0],
+        failed_units=failed_units,
         open_units=sum(units.get(state, (0, 0))[0] for state in PipelineUnit.OPEN_STATES),
-        leased_units=units.get(State.RUNNING, (0, 0))[1],
+        leased_units=leased_units,
         face_checks_on=face_checks.enabled(),
         seconds_running=running,
         runs=runs,
         worker_seen=worker_last_seen(),
-        stalled=lifecycle.is_stalled(task),
+        stalled=lifecycle.is_stalled(task, leased_units=leased_units),
         genders={"Women": results["women"], "Men": results["men"]},
         faces=face_summary(task, checks),
-        problems=task_problems(task, units.get(State.FAILED, 0)),
+        problems=task_problems(task, failed_units),
     )
 
 
@@ -321,22 +323,22 @@ def _affected(kind: str, n: int) -> str:
 def face_totals(task: GenerationTask) -> dict[str, int]:
     """Of the personas with photos: how many were looked at, verified, flagged and not checked; and how many of
     their tiles were replaced. One query."""
-    return state_counts(task.results.filter(images__isnull=False))
+    return face_state_counts(with_photos(task.results.all()))
 
 
 def face_summary(task: GenerationTask, totals: dict[str, int] | None = None) -> str:
     """One line on the face checks, e.g. "37 of 40 personas verified; 1 not checked; 6 tiles replaced; 2 need a
     look". "Not checked" leads when nothing was verified or flagged: no check ran, or none found a face."""
     totals = totals or face_totals(task)
-    personas, verified, rejected = totals["personas"], totals["verified"], totals["rejected"]
+    personas, verified, flagged = totals["personas"], totals["verified"], totals["flagged"]
     if not totals["checked"]:
         return "Not checked"
-    if not verified and not rejected:
+    if not verified and not flagged:
         return f"Not checked: no face verified in {personas} persona{pluralize(personas)}"
     parts = [f"{verified} of {personas} personas verified"]
     if totals["not_checked"]:
         parts.append(f"{totals['not_checked']} not checked")
     parts.append(f"{totals['replaced']} tiles replaced")
-    if rejected:
-        parts.append(f"{rejected} need a look")
+    if flagged:
+        parts.append(f"{flagged} need a look")
     return "; ".join(parts)

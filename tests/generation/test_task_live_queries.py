@@ -4,12 +4,15 @@ quantities to localize)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from generation.models import PipelineUnit
+from generation.models import GenerationTask, PipelineUnit
 from testkit.factories import make_result, make_task, make_user
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +84,17 @@ def test_ids_and_positions_in_the_gallery_are_not_localized(client, staff, setti
 
     assert 'id="persona-12345"' in html and 'id="bios-12345"' in html
     assert "12,345" not in html
+
+
+def test_the_live_part_reads_the_live_leases_once_for_its_stall_and_its_worker_banner(client, staff, settings):
+    """A running task quiet for longer than STALL_MINUTES: whether it stalled and whether a worker is at it both
+    come from the one count of its units."""
+    task = make_task(user=staff, number_to_generate=2, status="generating-images")
+    PipelineUnit.objects.create(task=task, kind=PipelineUnit.Kind.BATCH, number=1, size=2, state="running")
+    quiet_since = timezone.now() - timedelta(minutes=settings.STALL_MINUTES + 1)
+    GenerationTask.objects.filter(pk=task.pk).update(updated_at=quiet_since)
+
+    html, sql = live(client, task)
+
+    assert 'id="stall-banner"' in html
+    assert len([query for query in sql if '"generation_units"' in query and "lease_until" in query]) == 1

@@ -67,7 +67,7 @@ def test_the_steps_count_personas_selfies_photos_and_face_checks():
     assert (steps["Queued"].state, steps["Personas"].state, steps["Personas"].detail) == ("done", "short", "2 of 3")
     assert (steps["Selfies"].detail, steps["Photos"].state, steps["Photos"].detail) == ("2 of 2", "active", "1 of 2")
     assert steps["Face checks"].detail == "1 of 1; 1 need a look" and steps["Done"].state == "waiting"
-    assert task_state(task).rejected == 1
+    assert task_state(task).flagged == 1
 
 
 def test_a_completed_task_that_came_out_short_says_so():
