@@ -216,7 +216,7 @@ def test_a_failed_task_shows_a_plain_cause_and_next_step_with_the_detail_collaps
     page.goto(f"{live_server.url}/tasks/{task.task_code}/")
     banner = page.locator("#problems")
     expect(banner).to_contain_text("The OpenAI key was refused.")
-    expect(banner).to_contain_text("SQLite lets one worker write at a time")
+    expect(banner).to_contain_text("another process held SQLite's write lock")
     expect(banner.locator("pre.log").first).to_be_hidden()  # the technical text is there, collapsed
     assert "OperationalError" in banner.inner_html()
     context.close()
