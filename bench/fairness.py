@@ -20,12 +20,13 @@ IMAGES = 4
 
 def run(quick: bool) -> list[Figure]:
     tasks, personas = (3, 8) if quick else (8, 20)
-    window = 2 * WORKERS  # lifecycle.in_flight_window()
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(harness.database("fairness"))
         bucket = stack.enter_context(harness.moto_s3())
         fake = stack.enter_context(harness.fake_openai(chat_latency=0.2, image_latency=0.3))
         env = harness.worker_env(db_url, fake, bucket, WORKERS, PERSONAS_PER_BATCH="1")
+        # A user's window of queued and running units, as the workers' own settings make it.
+        window = harness.django_call(env, "generation.pipeline.lifecycle:in_flight_window")
         with harness.Workers(env, "fairness"):
             backlog = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES, tasks=tasks)
             harness.wait_for(

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from generation import selectors, services, storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.paging import DEEPEST_ROW, KeysFirstPaginator
 from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 from generation.selectors import tasks_with_progress
 from generation.selectors.faces import FaceState, face_state_sql, slot_state, verdicts_reading_as
@@ -158,21 +159,20 @@ def task_pk_by_code(term: str) -> Subquery:
 # the admin shows a list it believes fits on one page without LIMIT, so a low estimate (a LIKE search is always
 # estimated low) that is wrong would load every matching row.
 ESTIMATED_COUNT_FROM = 10_000
-# The deepest row a list's pages reach (EstimatedCountPaginator.num_pages).
-DEEPEST_ROW = 20_000
 
 
-class EstimatedCountPaginator(Paginator):
+class EstimatedCountPaginator(KeysFirstPaginator):
     """The admin's paginator counts every matching row for its "N results" and page links: over the results table
     (a million rows and growing) that COUNT(*) costs more than the rest of the page, and a filter on a column without
     an index (gender) makes it a scan of the whole table. Large lists take PostgreSQL's own estimate instead (EXPLAIN:
     table statistics, no rows read), so their count and last page are approximate; lists estimated under
-    ESTIMATED_COUNT_FROM rows (searches, one task's results) are counted exactly, which is then cheap."""
+    ESTIMATED_COUNT_FROM rows (searches, one task's results) are counted exactly, which is then cheap. Pages after
+    the first are read keys first (generation.paging)."""
 
-    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, rows=None) -> None:
-        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, rows_of=None) -> None:
         # keys -> the rows of those keys, in the list's order (ListAdmin.get_paginator)
-        self.rows = rows or (lambda keys: object_list.filter(pk__in=keys))
+        rows_of = rows_of or (lambda keys: object_list.filter(pk__in=keys))
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page, rows_of=rows_of)
 
     @cached_property
     def count(self) -> int:
@@ -191,18 +191,11 @@ class EstimatedCountPaginator(Paginator):
         return min(pages, ceil(DEEPEST_ROW / self.per_page))
 
     def page(self, number) -> Page:
-        """A page's primary keys first, then its rows by those keys: the OFFSET then skips over the index alone, not
-        over rows with their computed columns (a task's progress counts) evaluated for each row skipped. The first
-        page skips nothing: it is the list's own query."""
+        """The first page skips nothing: it is the list's own query."""
         number = self.validate_number(number)
         if number == 1 or not isinstance(self.object_list, QuerySet):
-            return super().page(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(self.rows(keys), number, self)
+            return Paginator.page(self, number)
+        return super().page(number)
 
 
 def planned_rows(queryset) -> int | None:
@@ -231,16 +224,15 @@ class ListAdmin(admin.ModelAdmin):
         if not issubclass(self.paginator, EstimatedCountPaginator):
             return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
         order = queryset.query.order_by
-        rows = self.get_queryset(request)
-        if self.list_select_related is True:  # as the ChangeList joins them to its own queryset
-            rows = rows.select_related()
-        elif self.list_select_related:
-            rows = rows.select_related(*self.list_select_related)
+        rows = self.get_queryset(request).all()
+        # The joins the ChangeList chose for its own queryset (ChangeList.apply_select_related: list_select_related,
+        # or by default the foreign keys of list_display), so that no row is read by a query of its own.
+        rows.query.select_related = queryset.query.select_related
 
         def rows_of(keys: list) -> QuerySet:
             return rows.filter(pk__in=keys).order_by(*order)
 
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, rows=rows_of)
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, rows_of=rows_of)
 
     def action_checkbox(self, obj) -> str:
         label = format_html(_("Select this object for an action - {}"), obj)
@@ -611,15 +603,15 @@ class FaceCheckAdmin(MachineMadeAdmin):
         return [path("seen-before/", seen_before, name="generation_facecheck_seen_before"), *super().get_urls()]
 
     def seen_before_view(self, request: HttpRequest):
-        """Personas whose face an earlier task already used: of the viewer's own tasks, or everyone's for a superuser.
-        An earlier persona of another user's task is named only to a superuser."""
+        """Personas whose face an earlier task already used: both of the viewer's own tasks, or everyone's for a
+        superuser. A match with another user's task is not listed to others: it would tell that their task holds
+        the face."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        everyone = request.user.is_superuser
-        matches = faces_seen_before(newest_personas(owner=None if everyone else request.user))
+        owner = None if request.user.is_superuser else request.user
+        matches = faces_seen_before(newest_personas(owner=owner), owner=owner)
         earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
-        if not everyone:
-            earlier = {pk: result for pk, result in earlier.items() if result.task.user_id == request.user.pk}
+        everyone = owner is None
         context = self.admin_site.each_context(request) | {
             "title": f"Faces seen in an earlier task (the newest {RECENT} personas{'' if everyone else ' of yours'})",
             "threshold": settings.DUPLICATE_FACE_THRESHOLD,

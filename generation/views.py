@@ -30,14 +30,12 @@ from generation.models import ExportBuild, GenerationResult, GenerationTask
 from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.templatetags.task_display import task_title
 
-TASKS_PER_PAGE = 25
-
 
 @require_GET
 @staff_required
 def task_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
-    page = selectors.task_list_page(request.user, status, request.GET.get("page"), TASKS_PER_PAGE)
+    page = selectors.task_list_page(request.user, status, request.GET.get("page"))
     context = {
         "page": page,
         "status": status,

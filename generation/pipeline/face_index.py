@@ -76,12 +76,16 @@ class FaceIndex:
         return [Match(int(self.results[i]), int(self.tasks[i]), float(apart[i])) for i in order]
 
 
-def existing(matches: list[Match]) -> list[Match]:
-    """The matches whose persona still exists (a deleted one stays in a process's matrix until it restarts)."""
+def existing(matches: list[Match], owner=None) -> list[Match]:
+    """The matches whose persona still exists (a deleted one stays in a process's matrix until it restarts), and is
+    of `owner`'s tasks when given."""
     if not matches:
         return []
-    alive = set(GenerationResult.objects.filter(pk__in=[m.result_pk for m in matches]).values_list("pk", flat=True))
-    return [match for match in matches if match.result_pk in alive]
+    alive = GenerationResult.objects.filter(pk__in=[m.result_pk for m in matches])
+    if owner is not None:
+        alive = alive.filter(task__user=owner)
+    kept = set(alive.values_list("pk", flat=True))
+    return [match for match in matches if match.result_pk in kept]
 
 
 _index: FaceIndex | None = None
@@ -94,9 +98,10 @@ def shared_index() -> FaceIndex:
     return _index
 
 
-def faces_seen_before(results) -> list[tuple[GenerationResult, Match]]:
+def faces_seen_before(results, owner=None) -> list[tuple[GenerationResult, Match]]:
     """Personas (of `results`) whose base face matches a persona of an earlier task, with the closest match that
-    still exists."""
+    still exists; with `owner`, only matches of that user's own tasks (another user's face is not theirs to learn
+    of)."""
     index = shared_index()
     candidates = []
     for result in results.select_related("task"):
@@ -107,7 +112,8 @@ def faces_seen_before(results) -> list[tuple[GenerationResult, Match]]:
         matches = index.nearest(face, before_task=result.task_id, within=settings.DUPLICATE_FACE_THRESHOLD)
         if matches:
             candidates.append((result, matches))
-    alive = {match.result_pk for match in existing([match for _, matches in candidates for match in matches])}
+    found_matches = [match for _, matches in candidates for match in matches]
+    alive = {match.result_pk for match in existing(found_matches, owner)}
     found = []
     for result, matches in candidates:
         live = [match for match in matches if match.result_pk in alive]

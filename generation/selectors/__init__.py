@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from generation.models import ApiCall, GenerationResult, GenerationTask, PipelineUnit
+from generation.paging import TASKS_PER_PAGE, KeysFirstPaginator
 from generation.provenance import records
 from generation.selectors.gallery import GalleryFilters, gallery_page, page_numbers
 from generation.selectors.progress import (
@@ -25,6 +26,7 @@ from generation.selectors.progress import (
 __all__ = [
     "GalleryFilters",
     "credentials_summary",
+    "TASKS_PER_PAGE",
     "TaskState",
     "face_summary",
     "gallery_page",
@@ -128,19 +130,14 @@ def with_list_figures(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTas
     return tasks_with_progress(tasks).annotate(spent=Subquery(spent.values("total"), output_field=DecimalField()))
 
 
-def task_list(user, status: str | None = None) -> QuerySet[GenerationTask]:
-    """A user's tasks, newest first, with their progress and what they spent."""
-    return with_list_figures(listed_tasks(user, status))
+def task_list_page(user, status: str | None, number: object, per_page: int = TASKS_PER_PAGE) -> Page:
+    """One page of the task list, keys first (generation.paging): only the page's tasks get their figures. A page
+    number that is not one (garbage, out of range) gives the first or last page."""
 
+    def rows_of(keys: list) -> list[GenerationTask]:
+        return list(with_list_figures(listed_tasks(user).filter(pk__in=keys)))
 
-def task_list_page(user, status: str | None, number: object, per_page: int) -> Page:
-    """One page of the task list; a page number that is not one (garbage, out of range) gives the first or last page.
-    The page's ids are found first, by the index alone, and only those tasks get their figures: asked with an
-    OFFSET, PostgreSQL would count the progress of every task it skipped, so deep pages cost the whole list."""
-    page = Paginator(listed_tasks(user, status).values_list("pk", flat=True), per_page).get_page(number)
-    ids = list(page.object_list)
-    page.object_list = list(with_list_figures(listed_tasks(user).filter(pk__in=ids))) if ids else []
-    return page
+    return KeysFirstPaginator(listed_tasks(user, status), per_page, rows_of=rows_of).get_page(number)
 
 
 def task_for(user, task_code: str) -> GenerationTask:

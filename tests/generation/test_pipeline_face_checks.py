@@ -336,11 +336,11 @@ def test_faces_seen_before_lists_only_the_viewers_own_tasks_unless_a_superuser(c
         task.user.save(update_fields=["is_staff"])
         task.user.user_permissions.add(view)
 
-    client.force_login(later.user)  # their persona has a face of another user's earlier task
+    client.force_login(later.user)  # their persona has a face of another user's earlier task: not theirs to learn of
     page = client.get(SEEN_BEFORE).content.decode()
-    assert seen.full_name in page and later.task_code in page
+    assert seen.full_name not in page and later.task_code not in page
     assert first.full_name not in page and earlier.task_code not in page
-    assert "a persona of another user's task" in page
+    assert "No persona shares a face with an earlier task." in page
 
     client.force_login(earlier.user)  # another user's persona reused their face: not theirs to see
     page = client.get(SEEN_BEFORE).content.decode()
@@ -350,6 +350,19 @@ def test_faces_seen_before_lists_only_the_viewers_own_tasks_unless_a_superuser(c
     client.force_login(make_superuser())
     page = client.get(SEEN_BEFORE).content.decode()
     assert seen.full_name in page and first.full_name in page and earlier.task_code in page
+
+
+def test_faces_seen_before_lists_to_a_staff_user_a_face_two_of_their_own_tasks_share(checks_on, s3_bucket, client):
+    earlier, later = two_tasks_with_one_face(checks_on)
+    GenerationTask.objects.filter(pk=earlier.pk).update(user=later.user)
+    staff = later.user
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    staff.user_permissions.add(Permission.objects.get(codename="view_facecheck"))
+    client.force_login(staff)
+    page = client.get(SEEN_BEFORE).content.decode()
+    assert later.results.get().full_name in page and earlier.results.get().full_name in page
+    assert earlier.task_code in page and later.task_code in page
 
 
 def test_with_the_check_across_tasks_on_a_base_an_earlier_task_used_is_made_again(checks_on, s3_bucket, settings):
