@@ -1,6 +1,7 @@
 """The task's ZIP is prepared once per state of the task by a background job, and handed out from storage."""
 
 import io
+import os
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -82,13 +84,47 @@ def test_six_requests_at_once_queue_one_build(staff):
     assert queued_builds() == [(build.pk, build.token)]
 
 
-def test_a_browser_is_told_the_zip_is_on_its_way_and_asks_again_by_itself(client, staff):
+def test_a_browser_is_told_the_zip_is_on_its_way_and_its_page_asks_a_status_part_without_reloading(client, staff):
+    """A page that reloads itself (Refresh) restarts screen readers and loses focus; and once the ZIP was ready its
+    attachment left the page saying "being put together" for good."""
     task = stored_task(staff)
     page = client.get(f"/tasks/{task.task_code}/export.zip")
-    assert page.status_code == 202 and page["Refresh"] == "2" and page["Cache-Control"] == "no-store"
-    assert "Preparing the ZIP" in page.content.decode()
+    assert page.status_code == 202 and page["Retry-After"] == "2" and page["Cache-Control"] == "no-store"
+    assert not page.has_header("Refresh")
+    html = page.content.decode()
+    status_url = f"/tasks/{task.task_code}/export.zip/status"
+    assert "Preparing the ZIP" in html and f'hx-get="{status_url}"' in html and 'aria-live="polite"' in html
     program = client.get(f"/tasks/{task.task_code}/export.zip", HTTP_ACCEPT="application/json")
     assert program.status_code == 202 and program.json() == {"state": "preparing", "retry_after": 2}
+
+    assert client.get(status_url, HTTP_HX_REQUEST="true").status_code == 204  # nothing to swap in yet
+    build = ExportBuild.objects.get(task=task)
+    jobs.build_export(build.pk, build.token)
+    ready = client.get(status_url, HTTP_HX_REQUEST="true")
+    assert ready.status_code == 200 and ready["Cache-Control"] == "no-store"
+    assert "Ready" in ready.content.decode()
+    assert f'href="/tasks/{task.task_code}/export.zip">Download the ZIP</a>' in ready.content.decode()
+
+
+def test_polls_of_a_zip_being_prepared_read_no_persona_rows(client, staff):
+    """Each poll fingerprinted every result, check and credential row of the task, for nothing: a build runs."""
+    task = stored_task(staff)
+    client.get(f"/tasks/{task.task_code}/export.zip")
+    with CaptureQueriesContext(connection) as polls:
+        assert client.get(f"/tasks/{task.task_code}/export.zip/status").status_code == 204
+        assert client.get(f"/tasks/{task.task_code}/export.zip", HTTP_ACCEPT="application/json").status_code == 202
+    assert not [query["sql"] for query in polls if "generation_face_checks" in query["sql"]]
+    assert not [query["sql"] for query in polls if "generation_image_credentials" in query["sql"]]
+
+
+def test_a_running_task_s_recent_zip_is_served_without_reading_its_personas(client, staff):
+    task = stored_task(staff)
+    GenerationTask.objects.filter(pk=task.pk).update(status="generating-images")
+    prepared_zip(client, task.task_code)
+    make_result(task)  # the task goes on
+    with CaptureQueriesContext(connection) as served:
+        assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 200
+    assert not [query["sql"] for query in served if "generation_face_checks" in query["sql"]]
 
 
 def test_the_prepared_zip_is_served_from_storage_until_a_persona_changes(client, staff):
@@ -98,14 +134,54 @@ def test_the_prepared_zip_is_served_from_storage_until_a_persona_changes(client,
     assert len(folders(first)) == 3
     again = client.get(f"/tasks/{task.task_code}/export.zip")
     assert again.status_code == 200 and len(queued_builds()) == 1  # served as prepared: no new build
-    old_key = ExportBuild.objects.get(task=task).key
 
     gone = task.results.order_by("pk").first()
     GenerationResult.objects.filter(pk=gone.pk).delete()
     assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202
     after = prepared_zip(client, task.task_code)
     assert len(folders(after)) == 2
-    assert not storage.exists(old_key)  # the out-of-date ZIP is not left behind
+
+
+def age(key: str, seconds: float) -> None:
+    """Make the stored file look written `seconds` ago (local storage)."""
+    path = default_storage.path(key)
+    written = os.stat(path).st_mtime - seconds
+    os.utime(path, (written, written))
+
+
+def rebuilt(client, task) -> str:
+    make_result(task)
+    prepared_zip(client, task.task_code)
+    return ExportBuild.objects.get(task=task).key
+
+
+def test_a_replaced_zip_is_kept_while_links_to_it_may_still_work_then_pruned(client, staff, settings):
+    """A link handed out just before a rebuild (valid EXPORT_LINK_SECONDS) found NoSuchKey: the replaced ZIP was
+    deleted the moment the new one was ready."""
+    settings.EXPORT_LINK_SECONDS = 900
+    task = stored_task(staff)
+    prepared_zip(client, task.task_code)
+    first = ExportBuild.objects.get(task=task).key
+    second = rebuilt(client, task)
+    assert storage.exists(first) and storage.exists(second)  # a late or resumed download still finds the first
+
+    age(first, 2000)
+    age(second, 1000)  # written, and so the first replaced, more than a link's life ago
+    third = rebuilt(client, task)
+    assert not storage.exists(first)
+    assert storage.exists(second) and storage.exists(third)  # the second was handed out until a moment ago
+    services.delete_task(task)
+    assert storage.list_files(storage.export_prefix(task.task_code)) == []
+
+
+def test_the_zip_goes_up_to_s3_in_the_job_s_own_thread(s3_bucket):
+    """boto3's threaded upload called the build's heartbeat (an ORM update) from s3transfer's threads: a
+    database connection per thread that nothing closed, and the beat's state shared without a lock."""
+    callers = set()
+    with io.BytesIO(os.urandom(9 * 1024 * 1024)) as spooled:  # over the multipart threshold: several pieces
+        size = storage.save_export("exports/T/one.zip", spooled, progress=lambda _: callers.add(threading.get_ident()))
+    assert size == 9 * 1024 * 1024 and s3_bucket.keys("exports/") == ["exports/T/one.zip"]
+    assert callers == {threading.get_ident()}
 
 
 def test_a_regenerated_persona_makes_the_zip_out_of_date(client, staff):
@@ -132,14 +208,18 @@ def test_a_change_while_the_zip_is_prepared_waits_for_that_build_then_makes_it_o
     assert len(folders(client.get(f"/tasks/{task.task_code}/export.zip"))) == 3  # it read the rows when it ran
 
 
-def test_a_running_task_gets_what_is_finished_so_far_though_it_keeps_changing(client, staff):
+def test_a_running_task_gets_what_is_finished_so_far_though_it_keeps_changing(client, staff, settings):
+    settings.EXPORT_BUILD_STALE_SECONDS, settings.EXPORT_RUNNING_REFRESH_SECONDS = 60, 300
     task = stored_task(staff)
     GenerationTask.objects.filter(pk=task.pk).update(status="generating-images")
     first = prepared_zip(client, task.task_code)
     assert len(folders(first)) == 3
     make_result(task)  # the task goes on
     assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 200
-    ExportBuild.objects.filter(task=task).update(finished_at=timezone.now() - timedelta(minutes=5))
+    # Older than a dead build's silence, which once meant "too old" here too: still served, no rebuild.
+    ExportBuild.objects.filter(task=task).update(finished_at=timezone.now() - timedelta(minutes=2))
+    assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 200 and len(queued_builds()) == 1
+    ExportBuild.objects.filter(task=task).update(finished_at=timezone.now() - timedelta(minutes=6))
     assert client.get(f"/tasks/{task.task_code}/export.zip").status_code == 202  # too old by now: made again
 
 
