@@ -3,6 +3,8 @@
 import io
 import os
 import threading
+import urllib.error
+import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -172,6 +174,25 @@ def test_a_replaced_zip_is_kept_while_links_to_it_may_still_work_then_pruned(cli
     assert storage.exists(second) and storage.exists(third)  # the second was handed out until a moment ago
     services.delete_task(task)
     assert storage.list_files(storage.export_prefix(task.task_code)) == []
+
+
+def unsigned_get(url: str) -> int:
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_the_bucket_policy_the_readme_gives_opens_the_images_but_not_the_prepared_zips(client, staff, s3_bucket):
+    """`s3:GetObject` on BUCKET/* made every prepared ZIP public to anyone who guessed its key."""
+    task = stored_task(staff)
+    link = prepared_zip(client, task.task_code)["Location"]
+    assert unsigned_get(link) == 200  # the presigned link works
+    assert unsigned_get(link.split("?")[0]) == 403  # the key alone does not
+    image = task.results.order_by("pk").first()
+    image_key = storage.key_from_url(image.base_image_url)
+    assert unsigned_get(f"{s3_bucket.endpoint}/{s3_bucket.name}/{image_key}") == 200
 
 
 def test_the_zip_goes_up_to_s3_in_the_job_s_own_thread(s3_bucket):
