@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
+from django_q.tasks import async_task, schedule
 
 from generation import exports, storage
 from generation.models import ExportBuild, GenerationTask, new_build_token
@@ -25,6 +25,7 @@ from generation.selectors.exports import export_fingerprint
 log = logging.getLogger(__name__)
 
 BUILD_JOB = "generation.jobs.build_export"
+PRUNE_JOB = "generation.jobs.prune_exports"
 
 
 def stale_after() -> timedelta:
@@ -140,11 +141,15 @@ def finish(build_pk: int, token: str, fingerprint: str, key: str, size: int) -> 
         if row is None or row.token != token:
             transaction.on_commit(lambda: storage.delete(key))
             return False
+        replaced = row.key
         row.state, row.fingerprint, row.key, row.size = ExportBuild.State.READY, fingerprint, key, size
         row.finished_at = timezone.now()
         row.save(update_fields=["state", "fingerprint", "key", "size", "finished_at"])
         task_code = row.task.task_code
         transaction.on_commit(lambda: prune_replaced(task_code, key))
+        if replaced and replaced != key:  # gone once its links have expired, whether or not another build comes
+            after_links = timezone.now() + timedelta(seconds=settings.EXPORT_LINK_SECONDS) + SERVED_AFTER_WRITTEN
+            transaction.on_commit(lambda: schedule(PRUNE_JOB, task_code, next_run=after_links))
     log.info("task %s: ZIP ready, %s bytes", task_code, size)
     return True
 
@@ -156,8 +161,8 @@ SERVED_AFTER_WRITTEN = timedelta(minutes=1)
 def prune_replaced(task_code: str, current_key: str) -> int:
     """Delete the task's replaced ZIPs once no link handed out for them can still work. A link is valid
     EXPORT_LINK_SECONDS, and a ZIP was handed out until the next one was written: one replaced a moment ago stays
-    (a resumed or late download still finds it), to be pruned by a later build, or with its task. Returns how
-    many were deleted."""
+    (a resumed or late download still finds it), to be pruned by the PRUNE_JOB scheduled for when its links have
+    expired, by a later build, or with its task. Returns how many were deleted."""
     cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_LINK_SECONDS) - SERVED_AFTER_WRITTEN
     written = storage.export_files(task_code)
     pruned = 0
@@ -166,3 +171,10 @@ def prune_replaced(task_code: str, current_key: str) -> int:
             storage.delete(key)
             pruned += 1
     return pruned
+
+
+def prune_task_exports(task_code: str) -> int:
+    """The scheduled prune: the task's replaced ZIPs whose links have expired; nothing once the task is deleted
+    (its ZIPs went with it)."""
+    current = ExportBuild.objects.filter(task__task_code=task_code).values_list("key", flat=True).first()
+    return 0 if current is None else prune_replaced(task_code, current)

@@ -1,5 +1,6 @@
 """The task's ZIP is prepared once per state of the task by a background job, and handed out from storage."""
 
+import ast
 import io
 import os
 import threading
@@ -16,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Schedule
 
 from generation import export_builds, jobs, services, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask
@@ -166,12 +167,20 @@ def test_a_replaced_zip_is_kept_while_links_to_it_may_still_work_then_pruned(cli
     first = ExportBuild.objects.get(task=task).key
     second = rebuilt(client, task)
     assert storage.exists(first) and storage.exists(second)  # a late or resumed download still finds the first
+    prune = Schedule.objects.get(func=export_builds.PRUNE_JOB)
+    assert prune.next_run > timezone.now() + timedelta(seconds=900)  # once the links to the first have expired
 
     age(first, 2000)
-    age(second, 1000)  # written, and so the first replaced, more than a link's life ago
+    age(second, 1000)  # as when that time comes: the first replaced more than a link's life ago
+    assert jobs.prune_exports(*ast.literal_eval(prune.args)) == 1
+    assert not storage.exists(first) and storage.exists(second)
+
     third = rebuilt(client, task)
-    assert not storage.exists(first)
-    assert storage.exists(second) and storage.exists(third)  # the second was handed out until a moment ago
+    age(second, 2000)
+    age(third, 1000)
+    fourth = rebuilt(client, task)  # a later build prunes too, should the scheduled job be lost
+    assert not storage.exists(second)
+    assert storage.exists(third) and storage.exists(fourth)  # the third was handed out until a moment ago
     services.delete_task(task)
     assert storage.list_files(storage.export_prefix(task.task_code)) == []
 
