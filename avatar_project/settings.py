@@ -241,7 +241,10 @@ UNIT_LEASE_SECONDS = env.int("UNIT_LEASE_SECONDS", default=45)
 # A task's ZIP is prepared by a background job; one whose job shows no sign of life for this long (its worker
 # died) is prepared again on the next request.
 EXPORT_BUILD_STALE_SECONDS = env.int("EXPORT_BUILD_STALE_SECONDS", default=60)
-# How long a presigned S3 link to a prepared ZIP stays valid.
+# A running task's ZIP is what was finished when it was made; it is made again once it is this old (and the task
+# changed since), however often it is asked for.
+EXPORT_RUNNING_REFRESH_SECONDS = env.int("EXPORT_RUNNING_REFRESH_SECONDS", default=300)
+# How long a presigned S3 link to a prepared ZIP stays valid; a replaced ZIP is kept that long after.
 EXPORT_LINK_SECONDS = env.int("EXPORT_LINK_SECONDS", default=900)
 # The same API rejection (status and code) for this many units in a row stops the task (0: never).
 STOP_AFTER_SAME_REJECTION = env.int("STOP_AFTER_SAME_REJECTION", default=5)

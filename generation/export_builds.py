@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
+from django_q.tasks import async_task, schedule
 
 from generation import exports, storage
 from generation.models import ExportBuild, GenerationTask, new_build_token
@@ -25,6 +25,7 @@ from generation.selectors.exports import export_fingerprint
 log = logging.getLogger(__name__)
 
 BUILD_JOB = "generation.jobs.build_export"
+PRUNE_JOB = "generation.jobs.prune_exports"
 
 
 def stale_after() -> timedelta:
@@ -36,31 +37,48 @@ def beat_every() -> float:
     return settings.EXPORT_BUILD_STALE_SECONDS / 4
 
 
-def is_served(build: ExportBuild, task: GenerationTask, fingerprint: str) -> bool:
-    """A ready ZIP stands for the task as it is now. While the task runs, its personas change all the time: a ZIP
-    made less than EXPORT_BUILD_STALE_SECONDS ago is what is finished so far, as a running task's export is."""
+def is_building(build: ExportBuild) -> bool:
+    """A build was queued and its job still shows signs of life: asking again changes nothing."""
+    fresh = timezone.now() - build.beat_at < stale_after()
+    return bool(build.token) and build.state == ExportBuild.State.PREPARING and fresh
+
+
+def is_recent_for_running_task(build: ExportBuild, task: GenerationTask) -> bool:
+    """The one rule for a running task, whose personas change all the time: its ZIP is what was finished when it
+    was made, served as it is until it is EXPORT_RUNNING_REFRESH_SECONDS old, without looking at what changed."""
+    if task.is_finished or build.state != ExportBuild.State.READY or build.finished_at is None:
+        return False
+    return timezone.now() - build.finished_at < timedelta(seconds=settings.EXPORT_RUNNING_REFRESH_SECONDS)
+
+
+def is_served(build: ExportBuild, task: GenerationTask, fingerprint: str | None) -> bool:
+    """A ready ZIP stands for the task as it is now (`fingerprint`, None when not taken yet), or is recent enough
+    for a running task."""
     if build.state != ExportBuild.State.READY:
         return False
-    recent = not task.is_finished and timezone.now() - build.finished_at < stale_after()
-    return (build.fingerprint == fingerprint or recent) and storage.exists(build.key)
+    current = build.fingerprint == fingerprint or is_recent_for_running_task(build, task)
+    return current and storage.exists(build.key)
 
 
 def request_export(task: GenerationTask) -> ExportBuild:
     """The task's build as it stands: ready for the task as it is now, or being prepared. A build is queued only
     when none is running and the last one is out of date (the personas changed) or dead (no beat lately): asking
     again while one runs queues nothing, so the request is safe to repeat. A build that runs is never cut short
-    for a newer state: it finishes, and the next request finds whether it is still up to date."""
-    fingerprint = export_fingerprint(task)
+    for a newer state: it finishes, and the next request finds whether it is still up to date.
+
+    The task is fingerprinted (every persona row read) only when the cheap look at the build cannot answer: not
+    while a build runs, nor while a running task's ZIP is recent, as on every poll of the 202 page."""
     current = ExportBuild.objects.filter(task=task).first()
+    if current and (is_building(current) or is_served(current, task, None)):
+        return current
+    fingerprint = export_fingerprint(task)
     if current and is_served(current, task, fingerprint):
         return current
     with transaction.atomic():
-        # The row to lock, made if need be: with no fingerprint, it asks for no build yet.
+        # The row to lock, made if need be: with no token, it asks for no build yet.
         ExportBuild.objects.bulk_create([ExportBuild(task=task, fingerprint="")], ignore_conflicts=True)
         build = ExportBuild.objects.select_for_update().get(task=task)
-        fresh = timezone.now() - build.beat_at < stale_after()
-        running = build.fingerprint and build.state == ExportBuild.State.PREPARING and fresh
-        if running or is_served(build, task, fingerprint):  # another request got here first
+        if is_building(build) or is_served(build, task, fingerprint):  # another request got here first
             return build
         build.fingerprint, build.state, build.token = fingerprint, ExportBuild.State.PREPARING, new_build_token()
         build.beat_at = timezone.now()
@@ -76,7 +94,9 @@ class Superseded(Exception):
 
 
 class Pulse:
-    """The build's heartbeat, at most every `beat_every()` seconds however often it is called."""
+    """The build's heartbeat, at most every `beat_every()` seconds however often it is called. It is called only
+    from the job's own thread (storage.save_export uploads in the calling thread), so its ORM update uses the
+    job's connection, which django-q closes, and `last` needs no lock."""
 
     def __init__(self, build_pk: int, token: str) -> None:
         self.build_pk, self.token, self.last = build_pk, token, time.monotonic()
@@ -125,7 +145,36 @@ def finish(build_pk: int, token: str, fingerprint: str, key: str, size: int) -> 
         row.state, row.fingerprint, row.key, row.size = ExportBuild.State.READY, fingerprint, key, size
         row.finished_at = timezone.now()
         row.save(update_fields=["state", "fingerprint", "key", "size", "finished_at"])
-        if replaced and replaced != key:
-            transaction.on_commit(lambda: storage.delete(replaced))
-    log.info("task %s: ZIP ready, %s bytes", row.task.task_code, size)
+        task_code = row.task.task_code
+        transaction.on_commit(lambda: prune_replaced(task_code, key))
+        if replaced and replaced != key:  # gone once its links have expired, whether or not another build comes
+            after_links = timezone.now() + timedelta(seconds=settings.EXPORT_LINK_SECONDS) + SERVED_AFTER_WRITTEN
+            transaction.on_commit(lambda: schedule(PRUNE_JOB, task_code, next_run=after_links))
+    log.info("task %s: ZIP ready, %s bytes", task_code, size)
     return True
+
+
+# The moments between a ZIP being written and being served in place of the one before (the build's last commit).
+SERVED_AFTER_WRITTEN = timedelta(minutes=1)
+
+
+def prune_replaced(task_code: str, current_key: str) -> int:
+    """Delete the task's replaced ZIPs once no link handed out for them can still work. A link is valid
+    EXPORT_LINK_SECONDS, and a ZIP was handed out until the next one was written: one replaced a moment ago stays
+    (a resumed or late download still finds it), to be pruned by the PRUNE_JOB scheduled for when its links have
+    expired, by a later build, or with its task. Returns how many were deleted."""
+    cutoff = timezone.now() - timedelta(seconds=settings.EXPORT_LINK_SECONDS) - SERVED_AFTER_WRITTEN
+    written = storage.export_files(task_code)
+    pruned = 0
+    for (key, _), (_, next_written) in zip(written, written[1:], strict=False):
+        if key != current_key and next_written < cutoff:
+            storage.delete(key)
+            pruned += 1
+    return pruned
+
+
+def prune_task_exports(task_code: str) -> int:
+    """The scheduled prune: the task's replaced ZIPs whose links have expired; nothing once the task is deleted
+    (its ZIPs went with it)."""
+    current = ExportBuild.objects.filter(task__task_code=task_code).values_list("key", flat=True).first()
+    return 0 if current is None else prune_replaced(task_code, current)

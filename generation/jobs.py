@@ -1,6 +1,6 @@
 """The django-q2 jobs: thin entry points that hand over to the pipeline by primary key. Their dotted names are
 written once, in `generation.pipeline.lifecycle` (START_JOB, RUN_UNIT_JOB, SWEEP_JOB) and `generation.export_builds`
-(BUILD_JOB)."""
+(BUILD_JOB, PRUNE_JOB)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,7 @@ def sweep() -> int:
 
 def build_export(build_pk: int, token: str) -> None:
     export_builds.build(build_pk, token)
+
+
+def prune_exports(task_code: str) -> int:
+    return export_builds.prune_task_exports(task_code)

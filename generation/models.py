@@ -567,9 +567,11 @@ def new_build_token() -> str:
 
 class ExportBuild(models.Model):
     """The task's ZIP, prepared in storage by a background job so that no download holds a web worker while it
-    is made or sent. It stands for the task as it was when `fingerprint` was taken; a request that finds another
-    fingerprint (a persona regenerated, deleted or added) starts a new build. `token` names the build that is
-    wanted: a job for an older token, or one whose worker died (its `beat_at` stops moving), changes nothing."""
+    is made or sent. It stands for the task as it was when `fingerprint` was taken. For a finished task, a request
+    that finds another fingerprint (a persona regenerated, deleted or added) starts a new build; a running task's
+    ZIP is served as it is until it is EXPORT_RUNNING_REFRESH_SECONDS old (export_builds.is_recent_for_running_task).
+    `token` names the build that is wanted: a job for an older token, or one whose worker died (its `beat_at`
+    stands still for EXPORT_BUILD_STALE_SECONDS), changes nothing."""
 
     class State(models.TextChoices):
         PREPARING = "preparing", "Preparing"

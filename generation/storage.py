@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import datetime
 from typing import IO
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
+from boto3.s3.transfer import TransferConfig
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -233,17 +235,22 @@ def export_key(task_code: str, build_token: str) -> str:
     return f"{export_prefix(task_code)}{build_token}.zip"
 
 
+SEQUENTIAL_UPLOAD = TransferConfig(use_threads=False)
+
+
 def save_export(key: str, spooled: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
     """Store a prepared ZIP from an open file, in pieces (a multipart upload on S3: our one-call `_save` would read
-    all of it into memory). `progress` is called as pieces go up to S3 (what it raises stops the upload). Returns
-    its size in bytes."""
+    all of it into memory). `progress` is called as pieces go up to S3 (what it raises stops the upload), in the
+    calling thread: the pieces go up one after another, so the caller's heartbeat writes with its own database
+    connection, not one per s3transfer thread that nothing closes. Returns its size in bytes."""
     size = spooled.seek(0, 2)
     spooled.seek(0)
     if isinstance(default_storage, S3Storage):
         name = default_storage._normalize_name(clean_name(key))
         extra = {"ContentType": "application/zip"}
         client = default_storage.bucket.meta.client
-        client.upload_fileobj(spooled, default_storage.bucket_name, name, ExtraArgs=extra, Callback=progress)
+        client.upload_fileobj(spooled, default_storage.bucket_name, name, ExtraArgs=extra, Callback=progress,
+                              Config=SEQUENTIAL_UPLOAD)  # fmt: skip
         return size
     stored = default_storage.save(key, File(spooled))
     if stored != key:
@@ -264,6 +271,12 @@ def download_link(key: str, filename: str) -> str | None:
     }
     client = default_storage.connection.meta.client
     return client.generate_presigned_url("get_object", Params=params, ExpiresIn=settings.EXPORT_LINK_SECONDS)
+
+
+def export_files(task_code: str) -> list[tuple[str, datetime]]:
+    """The task's prepared ZIPs in storage with when each was written, oldest first."""
+    written = [(key, default_storage.get_modified_time(key)) for key in list_files(export_prefix(task_code))]
+    return sorted(written, key=lambda item: item[1])
 
 
 def open_file(key: str) -> IO[bytes]:

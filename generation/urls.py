@@ -20,6 +20,7 @@ urlpatterns = [
     path("tasks/<str:task_code>/export.csv", views.export_csv, name="export_csv"),
     path("tasks/<str:task_code>/export.json", views.export_json, name="export_json"),
     path("tasks/<str:task_code>/export.zip", views.export_zip, name="export_zip"),
+    path("tasks/<str:task_code>/export.zip/status", views.export_zip_status, name="export_zip_status"),
     path(persona + "export.zip", views.export_persona_zip, name="export_persona_zip"),
     path(persona + "<slug:action>/", views.persona_action, name="persona_action"),
 ]

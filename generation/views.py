@@ -289,8 +289,8 @@ def prepared_zip(build: ExportBuild, filename: str) -> HttpResponse | None:
 @require_GET
 @staff_required
 def export_zip(request: HttpRequest, task_code: str) -> HttpResponse:
-    """The ZIP once prepared (a presigned S3 link, or the local file); until then a 202 that says so, and asks
-    again by itself (Retry-After for programs, Refresh for a browser)."""
+    """The ZIP once prepared (a presigned S3 link, or the local file); until then a 202 that says so, with
+    Retry-After for programs, and for a browser a page that asks `export_zip_status` until a link is ready."""
     task = selectors.task_for(request.user, task_code)
     build = services.request_export(task)
     filename = exports.export_filename(task, "zip")
@@ -301,8 +301,22 @@ def export_zip(request: HttpRequest, task_code: str) -> HttpResponse:
     else:
         context = {"task": task, "count": task.results.count(), "retry_after": EXPORT_RETRY_SECONDS}
         response = render(request, "generation/export_preparing.html", context, status=202)
-        response["Refresh"] = str(EXPORT_RETRY_SECONDS)
     response["Retry-After"] = str(EXPORT_RETRY_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@staff_required
+def export_zip_status(request: HttpRequest, task_code: str) -> HttpResponse:
+    """What the preparing page polls: nothing to change (204) while the ZIP is prepared, then the link to it. The
+    page itself stays put, so focus and a screen reader's place are kept, and its live region says "Ready"."""
+    task = selectors.task_for(request.user, task_code)
+    build = services.request_export(task)
+    if build.state != ExportBuild.State.READY:
+        response = HttpResponse(status=204)
+    else:
+        response = render(request, "generation/_export_ready.html", {"task": task, "build": build})
     response["Cache-Control"] = "no-store"
     return response
 

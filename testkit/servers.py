@@ -79,7 +79,8 @@ class S3Bucket:
 
 
 def public_read_policy(bucket_name: str) -> str:
-    """The bucket policy the README recommends: anyone may read objects, nobody may list or write."""
+    """The bucket policy the README recommends: anyone may read the persona files under avatars/, nobody may list
+    or write, and nothing else is public (a prepared ZIP under exports/ goes out only by a presigned link)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -89,7 +90,7 @@ def public_read_policy(bucket_name: str) -> str:
                     "Effect": "Allow",
                     "Principal": "*",
                     "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket_name}/*",
+                    "Resource": f"arn:aws:s3:::{bucket_name}/avatars/*",
                 }
             ],
         }

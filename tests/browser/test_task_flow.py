@@ -110,9 +110,11 @@ def test_a_staff_user_submits_a_task_watches_it_finish_and_takes_the_results(
     assert copied.startswith("Facebook:\n") and "\n\nTikTok:\n" in copied
     page.keyboard.press("Escape")
 
-    # Download the ZIP.
+    # Download the ZIP: the worker prepares it, and the page offers the link in place once it is ready.
+    page.get_by_role("link", name="ZIP with images").click()
+    expect(page.get_by_role("heading", name="Preparing the ZIP")).to_be_visible()
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="ZIP with images").click()
+        page.get_by_role("link", name="Download the ZIP").click(timeout=60_000)
     archive = zipfile.ZipFile(download_info.value.path())
     names = archive.namelist()
     assert {"personas.csv", "personas.json"} <= set(names)

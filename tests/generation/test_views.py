@@ -13,7 +13,8 @@ from testkit.factories import make_result, make_superuser, make_task, make_user
 
 pytestmark = pytest.mark.django_db
 
-TASK_PAGES = ["task_detail", "task_live", "task_progress", "export_csv", "export_json", "export_zip", "task_delete"]
+TASK_PAGES = ["task_detail", "task_live", "task_progress", "export_csv", "export_json", "export_zip",
+              "export_zip_status", "task_delete"]  # fmt: skip
 TASK_ACTIONS = ["task_retry", "task_cancel", "task_delete"]
 
 
