@@ -21,18 +21,11 @@ from django_q.models import OrmQ, Schedule
 
 from generation import export_builds, jobs, services, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask
-from testkit.factories import make_result, make_task, make_user
+from testkit.factories import make_result, make_task
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import prepared_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def staff(client):
-    user = make_user("zipper@example.com", is_staff=True)
-    client.force_login(user)
-    return user
 
 
 def stored_task(user, personas: int = 3):

@@ -16,17 +16,10 @@ from django.urls import reverse
 from generation import jobs
 from generation.models import ExportBuild, GenerationResult
 from generation.pipeline.stages import run_inline
-from testkit.factories import make_task, make_user
+from testkit.factories import make_task
 from tests.generation.helpers import prepared_zip, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def staff(client):
-    user = make_user("exporter@example.com", is_staff=True)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from testkit.factories import make_result, make_task, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client):
-    user = make_user("staff@example.com", is_staff=True)
-    client.force_login(user)
-    return user
-
-
 def finished(user, **fields):
     return make_task(user=user, status="completed", completed_at=timezone.now(), **fields)
 

@@ -11,18 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generation.models import GenerationTask
-from testkit.factories import make_result, make_task, make_user
+from testkit.factories import make_result, make_task
 from tests.conftest import requires_postgresql
 
 pytestmark = pytest.mark.django_db
 PER_PAGE = 25
-
-
-@pytest.fixture
-def staff(client):
-    user = make_user("staff@example.com", is_staff=True)
-    client.force_login(user)
-    return user
 
 
 def tasks_of(user, count: int) -> list[GenerationTask]:

@@ -13,16 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generation.models import GenerationTask, PipelineUnit
-from testkit.factories import make_result, make_task, make_user
+from testkit.factories import make_result, make_task
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(client):
-    user = make_user("staff@example.com", is_staff=True)
-    client.force_login(user)
-    return user
 
 
 def live(client, task, **query) -> tuple[str, list[str]]:

@@ -18,13 +18,6 @@ TASK_PAGES = ["task_detail", "task_live", "task_progress", "export_csv", "export
 TASK_ACTIONS = ["task_retry", "task_cancel", "task_delete"]
 
 
-@pytest.fixture
-def staff(client):
-    user = make_user("staff@example.com", is_staff=True)
-    client.force_login(user)
-    return user
-
-
 def new_task_data(**fields):
     return {
         "persona_description": "Baristas in Melbourne who surf before work",
