@@ -1,12 +1,13 @@
 """Checks and steps shared by the pipeline tests: fetch what a task stored, by its public URLs; run part of a task
-in this process; see which indexes a query's plan reads."""
+in this process; see which indexes a query's plan reads; race one step against itself."""
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection
 from PIL import Image
@@ -173,3 +174,21 @@ def prepared_zip(client, task_code: str):
         jobs.build_export(build.pk, build.token)
         response = client.get(url)
     return response
+
+
+def at_the_same_moment(step: Callable[[], None], times: int = 6, timeout: float = 30) -> None:
+    """Run `step` in `times` threads released together, each on a database connection of its own (closed after)."""
+    start = threading.Barrier(times)
+
+    def run() -> None:
+        start.wait()
+        try:
+            step()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)

@@ -3,13 +3,11 @@ the same moment, opens the task the first post made."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -17,6 +15,7 @@ from generation import services
 from generation.models import GenerationTask, TaskSubmission
 from testkit.factories import make_user
 from tests.conftest import requires_postgresql
+from tests.generation.helpers import at_the_same_moment
 
 FORM = {
     "persona_description": "Baristas in Melbourne who surf before work",
@@ -33,27 +32,19 @@ def test_six_posts_of_one_form_at_the_same_moment_make_one_task_and_all_open_it(
     signed_in = Client()
     signed_in.force_login(user)
     data = FORM | {"submission_token": str(uuid.uuid4())}
-    start = threading.Barrier(6)
     answers: list[tuple[int, str]] = []
     errors: list[BaseException] = []
 
     def post() -> None:
         client = Client()  # one browser, one session: a double click, or a reload, six times over
         client.cookies[settings.SESSION_COOKIE_NAME] = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
-        start.wait()
         try:
             response = client.post(reverse("task_new"), data)
             answers.append((response.status_code, response.get("Location", "")))
         except BaseException as error:  # the test client raises what a view raised: a 500
             errors.append(error)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    at_the_same_moment(post)
 
     assert not errors, errors
     task = GenerationTask.objects.get()

@@ -4,12 +4,10 @@ that no other module writes a status or moves a unit."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import OrmQ, Schedule
@@ -19,6 +17,7 @@ from generation.pipeline import lifecycle
 from testkit.factories import make_result, make_task
 from testkit.servers import ROOT
 from tests.conftest import requires_postgresql
+from tests.generation.helpers import at_the_same_moment
 
 pytestmark = pytest.mark.django_db
 State = PipelineUnit.State
@@ -73,23 +72,14 @@ def test_a_worker_whose_lease_was_taken_over_writes_no_outcome_and_no_images():
 @pytest.mark.django_db(transaction=True)
 def test_of_workers_claiming_one_unit_at_the_same_moment_exactly_one_gets_it():
     unit = images_stage_task().units.first()
-    start = threading.Barrier(6)
     won: list[PipelineUnit] = []
 
     def claim() -> None:
-        start.wait()
-        try:
-            taken = lifecycle.claim(unit.pk)
-            if taken:
-                won.append(taken)
-        finally:
-            connection.close()
+        taken = lifecycle.claim(unit.pk)
+        if taken:
+            won.append(taken)
 
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    at_the_same_moment(claim, timeout=10)
     assert len(won) == 1
     unit.refresh_from_db()
     assert (unit.attempts, unit.lease_token) == (1, 1)
