@@ -24,6 +24,8 @@ def test_an_out_of_range_integer_filter_answers_a_page_or_a_redirect(admin_clien
     make_result(make_task())
     make_result(make_task())  # two owners: the task list offers its user filter
     response = admin_client.get(url, {name: OUT_OF_RANGE})
-    assert response.status_code in (200, 302), response.status_code
+    # Django (5.2.20 on) answers 400 to a lookup across a relation that auth's group list does not offer as a filter.
+    answers = (200, 302, 400) if url.startswith("/admin/auth/") else (200, 302)
+    assert response.status_code in answers, response.status_code
     if response.status_code == 200:
         assert response.context["cl"].result_count == 0
