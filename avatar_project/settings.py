@@ -9,7 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from generation.money import MOST_USD
+from siteconfig.defaults import MOST_USD
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -87,6 +87,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Generation's template tags live with its pages (generation/web/), not in a templatetags package.
+            "libraries": {"task_display": "generation.web.task_display"},
         },
     },
 ]
@@ -194,7 +196,7 @@ HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
     DEFAULT_STORAGE = {
-        "BACKEND": "generation.storage.PutObjectS3Storage",
+        "BACKEND": "generation.integrations.storage.PutObjectS3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from avatar_project.health import healthz
-from generation.checks import media_is_served_elsewhere
-from generation.views import media_file
+from generation.integrations.checks import media_is_served_elsewhere
+from generation.web.views import media_file
 
 admin.site.site_header = "Avatar Data Generator"
 admin.site.site_title = "Avatar Data Generator"
@@ -20,7 +20,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("", include("generation.urls")),
+    path("", include("generation.web.urls")),
 ]
 
 if settings.SERVE_MEDIA and not media_is_served_elsewhere():

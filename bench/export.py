@@ -1,4 +1,4 @@
-"""6. Export: the ZIP of a task's personas with their images, streamed by `generation.exports.zip_archive` to a null
+"""6. Export: the ZIP of a task's personas with their images, streamed by `services.exports.zip_archive` to a null
 sink: MB/s, and the peak memory of the process doing it, which must not grow with the task's size (500 personas
 against 50, each with 8 tiles and a base image). Also the CSV and JSON exports' throughput, in rows/s.
 
@@ -156,8 +156,8 @@ def child(args: dict) -> dict:
     import django
 
     django.setup()
-    from generation import exports
     from generation.models import GenerationTask
+    from generation.services import exports
 
     def drain(chunks) -> int:
         return sum(len(chunk) for chunk in chunks)

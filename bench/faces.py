@@ -33,9 +33,9 @@ def run(quick: bool) -> list[Figure]:
     django.setup()
     from PIL import Image
 
-    from generation import face_model
-    from generation.imaging import split_grid
-    from generation.pipeline.face_index import DIMENSIONS, FaceIndex
+    from generation.faces.index import DIMENSIONS, FaceIndex
+    from generation.imaging.photos import split_grid
+    from generation.integrations import face_model
     from testkit import faces
 
     a, g = faces.astronaut(), faces.grace_hopper()

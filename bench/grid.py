@@ -26,8 +26,9 @@ from PIL import Image, ImageDraw
 
 from bench.common import Figure, median, percentile
 from generation import imaging
-from generation.imaging import THUMBNAIL_METHOD, THUMBNAIL_QUALITY, find_tile_boxes, make_thumbnails, split_grid
-from generation.storage import THUMBNAIL_WIDTHS
+from generation.imaging.photos import THUMBNAIL_METHOD, THUMBNAIL_QUALITY, make_thumbnails, split_grid
+from generation.imaging.tiles import find_tile_boxes
+from generation.integrations.storage import THUMBNAIL_WIDTHS
 
 BENCH = "4 grid split"
 TARGET_RATIO = 1.2

@@ -38,8 +38,8 @@ def split_units(task_pk: int, images: int) -> dict:
     """(In a child.) Run the task's pending units in this process, one after another, timing each part."""
     from django.db import connection
 
-    from generation import storage
-    from generation.backends import get_backend
+    from generation.integrations import storage
+    from generation.integrations.backends import get_backend
     from generation.models import PipelineUnit
     from generation.pipeline import images as images_stage
     from generation.pipeline import lifecycle, stages

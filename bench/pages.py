@@ -31,7 +31,7 @@ from django.contrib import admin
 
 from bench import harness
 from bench.common import Figure, percentile
-from generation.paging import DEEPEST_ROW, TASKS_PER_PAGE
+from generation.selectors.paging import DEEPEST_ROW, TASKS_PER_PAGE
 
 BENCH = "5 pages at scale"
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,8 +38,8 @@ def setup_django(directory: Path) -> None:
     django.setup()
     from django.conf import settings
 
-    from generation import provenance
-    from generation.provenance.credentials import write_dev_credentials
+    from generation.integrations import provenance
+    from generation.integrations.provenance.credentials import write_dev_credentials
 
     write_dev_credentials(directory)
     settings.C2PA_SIGNING_CERT = str(directory / "signer.pem")
@@ -49,9 +49,9 @@ def setup_django(directory: Path) -> None:
 
 
 def measure_split_and_sign(images: int, rounds: int, *, provider: bool) -> list[Figure]:
-    from generation import provenance
-    from generation.imaging import split_grid_photos
-    from generation.storage import THUMBNAIL_WIDTHS
+    from generation.imaging.photos import split_grid_photos
+    from generation.integrations import provenance
+    from generation.integrations.storage import THUMBNAIL_WIDTHS
     from testkit.provenance import provider_signer
 
     origin = provenance.Origin("bench0001", 1, "gpt-image-2")
@@ -109,9 +109,10 @@ def measure_split_and_sign(images: int, rounds: int, *, provider: bool) -> list[
 
 
 def measure_bytes(rounds: int) -> list[Figure]:
-    from generation import provenance
-    from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
-    from generation.storage import THUMBNAIL_WIDTHS
+    from generation.imaging.metadata import with_ai_metadata
+    from generation.imaging.photos import Photo, split_grid_photos, thumbnails_of
+    from generation.integrations import provenance
+    from generation.integrations.storage import THUMBNAIL_WIDTHS
     from testkit import faces
     from testkit.provenance import provider_signer
 

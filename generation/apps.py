@@ -18,7 +18,7 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self) -> None:
-        from generation import checks  # noqa: F401  (registers them)
+        from generation.integrations import checks  # noqa: F401  (registers them)
 
         # The workers and the commands share the embedded SQLite file with the web server.
         connection_created.connect(sqlite.install, dispatch_uid="avatar_project.sqlite.install")
@@ -33,16 +33,16 @@ def prepare_for_workers() -> None:
     models, the openai package is large) before its first unit, and the workers share those pages."""
     cap_malloc_arenas()
     try:
-        import generation.jobs  # noqa: F401
-        from generation import storage
-        from generation.backends import get_backend
+        import generation.services.jobs  # noqa: F401
+        from generation.integrations import storage
+        from generation.integrations.backends import get_backend
 
         get_backend()
         storage.make_clients()
         from django.conf import settings
 
         if settings.FACE_CHECK:
-            from generation import face_model
+            from generation.integrations import face_model
 
             face_model.load()
     except Exception:  # a unit will report the problem where the operator sees it; the cluster still starts

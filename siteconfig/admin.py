@@ -13,9 +13,9 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from generation.backends import PersonaRequest
+from generation.integrations.backends import PersonaRequest
+from generation.integrations.prompts import persona_messages
 from generation.pipeline.personas import bio_prompts
-from generation.prompts import persona_messages
 from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS
 from siteconfig.models import Config, Settings
 from siteconfig.services import reseed_prompts

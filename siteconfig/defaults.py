@@ -2,6 +2,8 @@
 `manage.py reseed_prompts` both read them. Plain constants, no models, so a migration may import
 this module safely."""
 
+from decimal import Decimal
+
 PLATFORMS = ("facebook", "instagram", "x", "tiktok")
 
 
@@ -63,3 +65,10 @@ CONFIG_FLAG_HELP = {
 
 # Where each platform cuts a bio, in characters (the prompts above say the same in words).
 BIO_LIMITS = {"facebook": 101, "instagram": 150, "x": 160, "tiktok": 80}
+
+
+# The size of the amounts a budget column holds (numeric(10, 2)). Plain constants, so that settings, the models,
+# the forms and the services share one limit and none of them sends the database a figure it would refuse.
+BUDGET_DIGITS = 10
+BUDGET_PLACES = 2
+MOST_USD = Decimal(10 ** (BUDGET_DIGITS - BUDGET_PLACES)) - Decimal("0.01")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from accounts.models import User
-from generation import provenance, storage
-from generation.imaging import Derivation, Photo, thumbnails_of
+from generation.imaging.photos import Derivation, Photo, thumbnails_of
+from generation.integrations import provenance, storage
+from generation.integrations.provenance import records
 from generation.models import GenerationResult, GenerationTask
-from generation.provenance import records
 
 _sequence = itertools.count(1)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import c2pa
 
-from generation.imaging import TRAINED_ALGORITHMIC_MEDIA
-from generation.provenance.credentials import Issued, issue
+from generation.imaging.metadata import TRAINED_ALGORITHMIC_MEDIA
+from generation.integrations.provenance.credentials import Issued, issue
 
 PROVIDER = "Model Provider (test)"
 

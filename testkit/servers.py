@@ -48,7 +48,7 @@ class S3Bucket:
     def storages(self) -> dict:
         return {
             "default": {
-                "BACKEND": "generation.storage.PutObjectS3Storage",
+                "BACKEND": "generation.integrations.storage.PutObjectS3Storage",
                 "OPTIONS": {
                     "bucket_name": self.name,
                     "endpoint_url": self.endpoint,

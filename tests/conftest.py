@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from moto.server import ThreadedMotoServer
 
-from generation.backends import get_backend
+from generation.integrations.backends import get_backend
 from testkit.factories import make_superuser
 from testkit.fake_openai import running_fake_openai
 from testkit.servers import ROOT, Cluster, database_url, new_bucket, wait_until

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import User
+from generation.integrations.storage import thumbnail_url
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
-from generation.storage import thumbnail_url
 from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS
 from siteconfig.models import Config, Settings
 from testkit.factories import make_result, make_task, make_user

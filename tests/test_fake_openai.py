@@ -17,7 +17,7 @@ import openai
 import pytest
 from PIL import Image
 
-from generation.prompts import persona_schema
+from generation.integrations.prompts import persona_schema
 from testkit.fake_openai import running_fake_openai
 
 

@@ -86,7 +86,7 @@ def test_staff_see_the_storage_named_when_it_is_unreachable_and_no_secret(staff_
     sweep_ran()
     settings.STORAGES = {
         "default": {
-            "BACKEND": "generation.storage.PutObjectS3Storage",
+            "BACKEND": "generation.integrations.storage.PutObjectS3Storage",
             "OPTIONS": {
                 "bucket_name": "nowhere",
                 "endpoint_url": "http://127.0.0.1:9",  # the discard port: nothing listens

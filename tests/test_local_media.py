@@ -15,7 +15,7 @@ from testkit.web import running_gunicorn
 from tests.conftest import requires_postgresql
 
 LOCAL = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
-BUCKET = {"BACKEND": "generation.storage.PutObjectS3Storage", "OPTIONS": {"bucket_name": "avatars"}}
+BUCKET = {"BACKEND": "generation.integrations.storage.PutObjectS3Storage", "OPTIONS": {"bucket_name": "avatars"}}
 
 
 def deploy_errors() -> list[str]:

@@ -47,6 +47,7 @@ DJANGO_ONLY = [
     ("generation", "0022_task_submissions"),
     ("generation", "0023_action_permissions"),
     ("generation", "0024_api_call_list_indexes"),
+    ("generation", "0025_jobs_live_in_services"),
 ]
 BUDGETS_NULLABLE = ("generation", "0019_budgets_no_cap_is_empty")
 STAFF_FLAGS = ("accounts", "0002_add_staff_flags_and_permissions")

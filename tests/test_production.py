@@ -68,7 +68,7 @@ def test_https_responses_carry_hsts(client):
 
 
 def test_logs_never_show_a_pem_private_key_such_as_the_signing_key():
-    from generation.provenance.credentials import issue
+    from generation.integrations.provenance.credentials import issue
 
     key = issue().key_pem.decode().strip()
     record = logging.LogRecord("generation", logging.ERROR, __file__, 1, "loaded %s from the setting", (key,), None)

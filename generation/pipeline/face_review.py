@@ -11,14 +11,15 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from generation import ratelimit, storage
-from generation.backends import get_backend
-from generation.imaging import Photo, fit_tile
+from generation.faces import checks as face_checks
+from generation.faces.checks import Checked
+from generation.imaging.photos import Photo, fit_tile
+from generation.integrations import storage
+from generation.integrations.backends import get_backend
+from generation.integrations.openai import ratelimit
+from generation.integrations.prompts import replacement_prompt
 from generation.models import FaceCheck, PipelineUnit
-from generation.pipeline import face_checks
-from generation.pipeline.face_checks import Checked
 from generation.pipeline.lifecycle import log_unit
-from generation.prompts import replacement_prompt
 
 Verdict = FaceCheck.Verdict
 

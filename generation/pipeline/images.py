@@ -12,43 +12,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from generation import calls, faces, provenance, ratelimit, storage, thumbnails
-from generation.backends import RefusedError, get_backend
-from generation.imaging import Photo, split_grid_photos, thumbnails_of, with_ai_metadata
+from generation.costs import calls
+from generation.faces import checks as face_checks
+from generation.faces import reference as faces
+from generation.imaging.grids import Layout, grid_layouts, grid_size
+from generation.imaging.metadata import with_ai_metadata
+from generation.imaging.photos import Photo, split_grid_photos, thumbnails_of
+from generation.integrations import provenance, storage
+from generation.integrations.backends import RefusedError, get_backend
+from generation.integrations.openai import ratelimit
+from generation.integrations.prompts import base_selfie_prompt, grid_prompt
+from generation.integrations.provenance import records
 from generation.models import GenerationResult, GenerationTask, ImageCredential, PipelineUnit
-from generation.pipeline import face_checks
+from generation.pipeline import thumbnails
 from generation.pipeline.face_review import FaceReview
 from generation.pipeline.lifecycle import Lease, log_unit
-from generation.prompts import base_selfie_prompt, grid_prompt
-from generation.provenance import records
 from siteconfig.models import Config
-
-Layout = tuple[int, int]  # columns, rows
-
-
-def grid_layouts(images_per_persona: int) -> list[Layout]:
-    """Photos are made four at a time: N/4 2x2 grids, in parallel, from the same base (each tile keeps a quarter of
-    a square image, so the face stays larger and sharper). 8 images can be one 2x4 grid instead (GRID_LAYOUT_8=2x4:
-    one call fewer, smaller tiles)."""
-    if images_per_persona == 8 and settings.GRID_LAYOUT_8 == "2x4":
-        return [(2, 4)]
-    return [(2, 2)] * max(1, images_per_persona // 4)
-
-
-def position_in_grid(position: int, images_per_persona: int) -> tuple[int, Layout]:
-    """Where tile `position` (1-based, as in `images`) sat: its index in its grid and that grid's layout."""
-    start = 1
-    for layout in grid_layouts(images_per_persona):
-        count = layout[0] * layout[1]
-        if position < start + count:
-            return position - start, layout
-        start += count
-    raise ValueError(f"Position {position} is beyond {images_per_persona} images.")
-
-
-def grid_size(layout: Layout) -> str:
-    cols, rows = layout
-    return settings.OPENAI_TALL_IMAGE_SIZE if rows > cols else settings.OPENAI_IMAGE_SIZE
 
 
 def make_base(task: GenerationTask, result: GenerationResult) -> bytes:

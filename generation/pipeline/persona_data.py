@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from generation.models import GenerationResult
-from generation.text import without_bidi_controls
+from generation.pipeline.text import without_bidi_controls
 from siteconfig.defaults import BIO_LIMITS, PLATFORMS
 
 NAME_MAX = GenerationResult._meta.get_field("firstname").max_length

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from generation import ratelimit
-from generation.backends import MalformedAnswerError, PersonaRequest, RefusedError, get_backend
+from generation.integrations.backends import MalformedAnswerError, PersonaRequest, RefusedError, get_backend
+from generation.integrations.openai import ratelimit
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.lifecycle import Lease, log_unit
 from generation.pipeline.persona_data import Persona, validate_persona

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from generation import provenance, ratelimit, storage
-from generation.backends import MalformedAnswerError, PersonaRequest, get_backend
+from generation.faces import checks as face_checks
+from generation.integrations import provenance, storage
+from generation.integrations.backends import MalformedAnswerError, PersonaRequest, get_backend
+from generation.integrations.openai import ratelimit
 from generation.models import GenerationResult, PipelineUnit
-from generation.pipeline import face_checks
 from generation.pipeline.face_review import FaceReview, describe
 from generation.pipeline.images import Photos, run_images, store
 from generation.pipeline.lifecycle import Lease, log_unit

@@ -8,16 +8,16 @@ import time
 
 from django.conf import settings
 
-from generation import calls
-from generation.backends import FatalBackendError, RefusedError, RejectedInputError
-from generation.costs import BudgetReachedError
+from generation.costs import calls
+from generation.costs.budgets import BudgetReachedError
+from generation.integrations.backends import FatalBackendError, RefusedError, RejectedInputError
+from generation.integrations.provenance import CredentialsError
 from generation.models import GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.images import run_images
 from generation.pipeline.lifecycle import Lease, LeaseLost, log_unit
 from generation.pipeline.personas import run_batch
 from generation.pipeline.redo import run_new_bios, run_new_image, run_new_photos
-from generation.provenance import CredentialsError
 
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind

@@ -10,10 +10,10 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from generation.integrations.provenance import records
 from generation.models import ApiCall, GenerationResult, GenerationTask, PipelineUnit
-from generation.paging import TASKS_PER_PAGE, KeysFirstPaginator
-from generation.provenance import records
 from generation.selectors.gallery import GalleryFilters, gallery_page, page_numbers
+from generation.selectors.paging import TASKS_PER_PAGE, KeysFirstPaginator
 from generation.selectors.progress import (
     TaskState,
     face_summary,
@@ -131,7 +131,7 @@ def with_list_figures(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTas
 
 
 def task_list_page(user, status: str | None, number: object, per_page: int = TASKS_PER_PAGE) -> Page:
-    """One page of the task list, keys first (generation.paging): only the page's tasks get their figures. A page
+    """One page of the task list, keys first (selectors/paging.py): only the page's tasks get their figures. A page
     number that is not one (garbage, out of range) gives the first or last page."""
 
     def rows_of(keys: list) -> list[GenerationTask]:

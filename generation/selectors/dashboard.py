@@ -12,7 +12,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from generation import costs
+from generation.costs import budgets as costs
 from generation.models import ApiCall, DailyUsage, FaceCheck, GenerationTask
 
 DAYS = 30

@@ -6,7 +6,7 @@ import hashlib
 
 from django.db.models import Count, Max, Q
 
-from generation import costs
+from generation.costs import budgets as costs
 from generation.models import FaceCheck, GenerationResult, GenerationTask, ImageCredential
 
 RESULT_FIELDS = ("id", "firstname", "lastname", "gender", "bio_facebook", "bio_instagram", "bio_x", "bio_tiktok",

@@ -26,8 +26,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, GreaterThan
 
+from generation.faces.checks import worst
 from generation.models import FaceCheck, GenerationResult
-from generation.pipeline.face_checks import worst
 
 Verdict = FaceCheck.Verdict
 NOT_CHECKED = "not checked"  # the verdict of an image slot that has no check

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from generation import storage
+from generation.integrations import storage
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.selectors.faces import FaceState, face_state_sql, persona_state, with_photos
 

@@ -13,9 +13,10 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
-from generation.explain import OUTCOMES_ONLY, UNKNOWN, Explanation, explain
+from generation.faces import checks as face_checks
 from generation.models import GenerationTask, PipelineUnit
-from generation.pipeline import face_checks, lifecycle
+from generation.pipeline import lifecycle
+from generation.selectors.explain import OUTCOMES_ONLY, UNKNOWN, Explanation, explain
 from generation.selectors.faces import face_state_counts, with_photos
 
 Status = GenerationTask.Status

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from generation import calls, costs, usage
+from generation.costs import budgets as costs
+from generation.costs import calls, usage
 from generation.models import ApiCall
 from testkit.factories import make_task, make_user
 from testkit.prices import PRICES

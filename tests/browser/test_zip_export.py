@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from generation import jobs
 from generation.models import ExportBuild
+from generation.services import jobs
 from testkit.faces import astronaut
 from testkit.factories import PhotoSet, make_stored_result, make_task, make_user
 from tests.browser.helpers import PASSWORD, WIDTHS, look_at, signed_in_context

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from django.db import connection
 from PIL import Image
 
-from generation import jobs, provenance, storage
-from generation.imaging import read_xmp
+from generation.imaging.metadata import read_xmp
+from generation.integrations import provenance, storage
 from generation.models import ExportBuild, GenerationTask, ImageCredential, PipelineUnit
-from generation.services import submit_task
+from generation.services import jobs, submit_task
 from testkit.factories import make_user
 from testkit.servers import wait_until
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generation import admin as generation_admin
-from generation.cost_admin import ApiCallAdmin
+from generation.admin.costs import ApiCallAdmin
 from generation.models import ApiCall, FaceCheck, GenerationTask, ImageCredential, PipelineUnit
 from testkit.factories import make_result, make_task
 

@@ -10,10 +10,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import storage
+from generation.admin.provenance import ImageCredentialAdmin
+from generation.integrations import storage
+from generation.integrations.provenance.records import VERIFYING
 from generation.models import ImageCredential
-from generation.provenance.records import VERIFYING
-from generation.provenance_admin import ImageCredentialAdmin
 from testkit.faces import astronaut
 from testkit.factories import PhotoSet, make_stored_result, make_task
 from tests.conftest import requires_postgresql

@@ -4,8 +4,8 @@ task and the URLs and shows the images as thumbnails."""
 import pytest
 from django.urls import reverse
 
+from generation.integrations.storage import thumbnail_url
 from generation.models import GenerationResult
-from generation.storage import thumbnail_url
 from testkit.factories import make_result, make_task
 
 pytestmark = pytest.mark.django_db

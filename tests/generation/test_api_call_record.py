@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Sum
 
-from generation import prices
+from generation.costs import prices
 from generation.models import ApiCall, PipelineUnit
 from generation.pipeline.stages import run_inline
 from testkit.prices import PRICES

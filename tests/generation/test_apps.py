@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 
 from generation.apps import prepare_for_workers
-from generation.backends import get_backend
+from generation.integrations.backends import get_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def test_the_clients_are_made_before_the_fork_without_any_request(settings):
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # the discard port: a request would fail
     settings.STORAGES = {
         "default": {
-            "BACKEND": "generation.storage.PutObjectS3Storage",
+            "BACKEND": "generation.integrations.storage.PutObjectS3Storage",
             "OPTIONS": {"bucket_name": "avatars", "endpoint_url": "http://127.0.0.1:9", "region_name": "us-east-1",
                         "access_key": "testing", "secret_key": "testing", "querystring_auth": False},
         },

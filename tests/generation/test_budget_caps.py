@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from generation import calls, costs
+from generation.costs import budgets as costs
+from generation.costs import calls
 from generation.models import ApiCall, GenerationTask, TaskBudget, UserBudget
 from generation.pipeline import lifecycle
 from generation.services import submit_task

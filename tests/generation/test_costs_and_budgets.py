@@ -17,9 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import calls, costs, exports, usage
+from generation.costs import budgets as costs
+from generation.costs import calls, usage
 from generation.models import ApiCall, GenerationTask, UserBudget
-from generation.services import submit_task
+from generation.services import exports, submit_task
 from testkit.factories import make_result, make_superuser, make_task, make_user
 from testkit.prices import PRICES
 

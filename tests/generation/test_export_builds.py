@@ -19,8 +19,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from generation import export_builds, jobs, services, storage
+from generation import services
+from generation.integrations import storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask
+from generation.services import export_builds, jobs
 from testkit.factories import make_result, make_task
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import prepared_zip

@@ -13,9 +13,9 @@ from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from generation import jobs
 from generation.models import ExportBuild, GenerationResult
 from generation.pipeline.stages import run_inline
+from generation.services import jobs
 from testkit.factories import make_task
 from tests.generation.helpers import prepared_zip, submit
 

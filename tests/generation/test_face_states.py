@@ -17,12 +17,13 @@ from dataclasses import dataclass, replace
 import pytest
 from django.urls import reverse
 
-from generation import exports, services
+from generation import services
 from generation.models import FaceCheck, GenerationResult, GenerationTask
 from generation.pipeline.stages import run_inline
 from generation.selectors import face_summary, task_state
 from generation.selectors.faces import face_state_counts, face_state_sql, persona_state
 from generation.selectors.gallery import GalleryFilters, gallery_results
+from generation.services import exports
 from testkit.faces import astronaut, grace_hopper
 from testkit.factories import PhotoSet, make_result, make_stored_result, make_task, make_user
 from tests.generation.helpers import submit

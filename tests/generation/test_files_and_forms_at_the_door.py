@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
-from generation.exports import FOLDER_NAME_BYTES, zip_archive
 from generation.models import GenerationTask
+from generation.services.exports import FOLDER_NAME_BYTES, zip_archive
 from testkit.factories import make_result, make_superuser, make_task, make_user
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from generation.image_guard import BadImage, check_image
+from generation.integrations.image_guard import BadImage, check_image
 from generation.models import GenerationTask
 from generation.pipeline.stages import run_inline
 from testkit import images
@@ -70,7 +70,7 @@ REFUSE_BOMB = """
 import json, sys
 import django
 django.setup()
-from generation.backends import TransientBackendError, get_backend
+from generation.integrations.backends import TransientBackendError, get_backend
 base = open(sys.argv[1], "rb").read()
 try:
     get_backend().edit_image([base], "a photo grid", size="1024x1024", grid=(2, 2))

@@ -10,16 +10,9 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from generation.imaging import (
-    AI_SOFTWARE,
-    TRAINED_ALGORITHMIC_MEDIA,
-    Box,
-    find_tile_boxes,
-    read_xmp,
-    split_grid,
-    with_ai_metadata,
-    xmp_packet,
-)
+from generation.imaging.metadata import AI_SOFTWARE, TRAINED_ALGORITHMIC_MEDIA, read_xmp, with_ai_metadata, xmp_packet
+from generation.imaging.photos import split_grid
+from generation.imaging.tiles import Box, find_tile_boxes
 
 WHITE = (255, 255, 255)
 NS = {

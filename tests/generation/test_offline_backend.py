@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from generation.backends import PersonaRequest
-from generation.backends.offline import OfflineBackend
+from generation.integrations.backends import PersonaRequest
+from generation.integrations.offline import OfflineBackend
 
 REQUEST = PersonaRequest(
     description="Night-shift bakers in Lisbon", language="English", count=5, bio_prompts={}, avoid_names=[]

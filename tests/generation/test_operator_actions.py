@@ -9,7 +9,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from generation import services, storage
+from generation import services
+from generation.integrations import storage
 from generation.models import GenerationTask
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import assert_task_signed, fetch_image, settle, submit, with_thumbnails

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from generation.exports import csv_rows
 from generation.models import GenerationTask
 from generation.pipeline.persona_data import Persona, trim_at_word, validate_persona
 from generation.pipeline.stages import run_inline
+from generation.services.exports import csv_rows
 from siteconfig.defaults import BIO_LIMITS
 from tests.generation.helpers import submit
 

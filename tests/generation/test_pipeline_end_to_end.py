@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_q.models import OrmQ
 
-from generation.backends import get_backend
+from generation.integrations.backends import get_backend
 from generation.models import GenerationTask
 from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline

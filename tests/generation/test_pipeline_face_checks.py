@@ -12,12 +12,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from generation import face_model
-from generation.exports import csv_rows, json_document
+from generation.integrations import face_model
 from generation.models import FaceCheck, GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline, run_unit
 from generation.selectors import face_summary
+from generation.services.exports import csv_rows, json_document
 from testkit import faces
 from testkit.factories import make_superuser
 from testkit.servers import wait_until

@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from generation import ratelimit
+from generation.integrations.openai import ratelimit
 from generation.models import RateLimitSlot
 from generation.pipeline.stages import run_inline
 from tests.generation.helpers import assert_task_stored_completely, submit

@@ -14,13 +14,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from generation.jobs import sweep
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.lifecycle import Lease
 from generation.pipeline.personas import run_batch
 from generation.pipeline.stages import run_inline, run_unit
 from generation.services import cancel_task, retry_task
+from generation.services.jobs import sweep
 from testkit.factories import make_result, make_task, make_user
 from tests.generation.helpers import assert_task_stored_completely, submit, with_thumbnails
 

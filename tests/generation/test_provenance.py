@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generation import provenance
-from generation.imaging import TRAINED_ALGORITHMIC_MEDIA, read_xmp, split_grid_photos, with_ai_metadata, xmp_packet
-from generation.provenance import credentials
+from generation.imaging.metadata import TRAINED_ALGORITHMIC_MEDIA, read_xmp, with_ai_metadata, xmp_packet
+from generation.imaging.photos import split_grid_photos
+from generation.integrations import provenance
+from generation.integrations.provenance import credentials
 from testkit import faces
 from testkit.provenance import PROVIDER, provider_signer
 

@@ -18,12 +18,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from PIL import Image, ImageChops
 
-from generation import explain, provenance, selectors, storage
+from generation import selectors
+from generation.integrations import provenance, storage
+from generation.integrations.provenance import records
+from generation.integrations.provenance.credentials import issue
 from generation.models import GenerationResult, GenerationTask, ImageCredential, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline, run_unit
-from generation.provenance import records
-from generation.provenance.credentials import issue
+from generation.selectors import explain
 from testkit import faces
 from testkit.factories import make_user
 from testkit.provenance import PROVIDER, provider_signer

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.files.storage import default_storage
 
-from generation import storage
+from generation.integrations import storage
 
 
 def test_saving_twice_at_one_key_leaves_one_object_with_the_second_content(s3_bucket):

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 from django_q.models import Task as QueueTask
 
-from generation import languages
-from generation.explain import UNKNOWN, explain
+from generation.integrations import languages
 from generation.models import FaceCheck, PipelineUnit, TaskRun
 from generation.pipeline import lifecycle
 from generation.selectors import task_state, worker_last_seen
+from generation.selectors.explain import UNKNOWN, explain
 from generation.selectors.progress import seconds_running
 from testkit.factories import make_result, make_task, make_user
 

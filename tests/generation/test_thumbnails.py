@@ -13,8 +13,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from PIL import Image
 
-from generation import services, storage
-from generation.imaging import read_xmp, split_grid_photos, thumbnails_of, with_ai_metadata
+from generation import services
+from generation.imaging.metadata import read_xmp, with_ai_metadata
+from generation.imaging.photos import split_grid_photos, thumbnails_of
+from generation.integrations import storage
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.stages import run_inline, run_unit

@@ -131,7 +131,7 @@ def test_submitting_the_form_creates_a_task_and_opens_its_page(client, staff):
 
 
 def test_the_form_says_plainly_that_no_task_starts_while_images_cannot_be_signed(client, staff, settings, tmp_path):
-    from generation import provenance
+    from generation.integrations import provenance
 
     settings.C2PA_SIGNING_CERT = str(tmp_path / "renewed-elsewhere.pem")
     provenance._credentials.cache_clear()

@@ -28,7 +28,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from generation import storage
+from generation.integrations import storage
 from generation.models import ExportBuild, GenerationTask
 from testkit.factories import make_stored_personas, make_task, make_user
 from testkit.servers import ROOT, Cluster, database_url, free_port, stop_process_group, wait_until

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from generation.provenance import read
+from generation.integrations.provenance import read
 from testkit.servers import ROOT
 
 START_TIMEOUT = 120  # seconds from `scripts/run` to a healthy /healthz

@@ -26,12 +26,12 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from generation.exports import spreadsheet_safe
-from generation.languages import BIO_LANGUAGES
+from generation.integrations.languages import BIO_LANGUAGES
 from generation.models import GenerationResult, GenerationTask
+from generation.pipeline.text import without_bidi_controls
 from generation.services import submitted_with
-from generation.templatetags.task_display import task_title
-from generation.text import without_bidi_controls
+from generation.services.exports import spreadsheet_safe
+from generation.web.task_display import task_title
 from testkit.factories import make_result, make_task, make_user
 from tests.generation.helpers import prepared_zip
 

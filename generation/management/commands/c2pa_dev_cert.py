@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from generation.provenance.credentials import DEV_CHAIN, DEV_KEY, write_dev_credentials
+from generation.integrations.provenance.credentials import DEV_CHAIN, DEV_KEY, write_dev_credentials
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from generation import costs
+from generation.costs import budgets as costs
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from generation import selectors
+from generation.faces.index import RECENT, faces_seen_before, newest_personas
 from generation.models import GenerationResult
-from generation.pipeline.face_index import RECENT, faces_seen_before, newest_personas
 
 
 class Command(BaseCommand):

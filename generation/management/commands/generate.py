@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User, normalize_email
-from generation import costs, storage
+from generation.costs import budgets as costs
+from generation.integrations import storage
 from generation.models import GenerationTask
 from generation.pipeline.stages import run_inline
 from generation.selectors import task_progress

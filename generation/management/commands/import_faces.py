@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.faces import GENDERS, import_faces
+from generation.faces.reference import GENDERS, import_faces
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from generation.thumbnails import backfill
+from generation.pipeline.thumbnails import backfill
 
 
 class Command(BaseCommand):

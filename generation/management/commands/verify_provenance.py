@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from generation import selectors
-from generation.provenance import CredentialsError
-from generation.provenance.verify import verify_task
+from generation.integrations.provenance import CredentialsError
+from generation.integrations.provenance.verify import verify_task
 
 
 class Command(BaseCommand):

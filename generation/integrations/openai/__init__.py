@@ -1,0 +1,1 @@
+"""OpenAI, or any server that speaks its wire format: the backend, and the pacing of its calls."""

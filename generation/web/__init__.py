@@ -1,0 +1,1 @@
+"""The operators' site: views, forms, URLs and the template tags (`task_display`, registered in settings)."""
