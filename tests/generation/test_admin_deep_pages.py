@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from generation import admin as generation_admin
+from generation.admin import base as admin_base
 from generation.admin.costs import ApiCallAdmin
 from generation.models import ApiCall, FaceCheck, GenerationTask, ImageCredential, PipelineUnit
 from testkit.factories import make_result, make_task
@@ -23,7 +24,7 @@ TASKS = "/admin/generation/generationtask/"
 def small_pages(monkeypatch):
     """Pages of 2 tasks, of which the first 3 pages are offered."""
     monkeypatch.setattr(generation_admin.GenerationTaskAdmin, "list_per_page", 2)
-    monkeypatch.setattr(generation_admin, "DEEPEST_ROW", 6, raising=False)
+    monkeypatch.setattr(admin_base, "DEEPEST_ROW", 6, raising=False)
 
 
 def test_a_deep_task_page_skips_over_keys_and_computes_progress_for_its_own_rows_only(admin_client, small_pages):

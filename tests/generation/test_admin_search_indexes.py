@@ -6,7 +6,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import RequestFactory
 
-from generation.admin import GenerationResultAdmin, GenerationTaskAdmin
+from generation.admin.results import GenerationResultAdmin
+from generation.admin.tasks import GenerationTaskAdmin
 from generation.models import GenerationResult, GenerationTask
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import used_indexes

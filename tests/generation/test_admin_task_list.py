@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generation.admin import BADGE_COLOURS, GenerationTaskAdmin
+from generation.admin.base import BADGE_COLOURS
+from generation.admin.tasks import GenerationTaskAdmin
 from generation.models import GenerationTask
 from testkit.factories import make_result, make_task, make_user
 
