@@ -9,6 +9,8 @@ import os
 import re
 from functools import cache
 
+from django.conf import settings
+
 SECRET_SETTINGS = ("OPENAI_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "SECRET_KEY")
 MASK = "[redacted]"
 # Secrets shorter than this are blanked only where they stand as a whole token (not inside a longer word or
@@ -19,8 +21,6 @@ PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]
 
 @cache
 def secrets() -> tuple[re.Pattern[str], ...]:
-    from django.conf import settings
-
     values = [getattr(settings, name, "") or os.environ.get(name, "") for name in SECRET_SETTINGS]
     values.append(settings.DATABASES["default"].get("PASSWORD") or "")
     patterns = []
@@ -53,3 +53,25 @@ class RedactSecrets(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def logging_config(level: str) -> dict:
+    """The LOGGING setting: plain lines on the console, secrets redacted, the clients' per-request lines quiet."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "filters": {"redact_secrets": {"()": "avatar_project.logging.RedactSecrets"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+            # One line per HTTP request from the API and storage clients is noise, not a pipeline step.
+            **{
+                name: {"level": "WARNING"}
+                for name in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "werkzeug", "axes")
+            },
+        },
+    }

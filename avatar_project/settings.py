@@ -3,13 +3,13 @@
 defaults are the embedded ones that let a fresh checkout run with no servers."""
 
 import tomllib
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from siteconfig.defaults import MOST_USD
+from avatar_project.env_values import budget, count_or_none, image_origins, output_format
+from avatar_project.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -286,47 +286,17 @@ OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
 OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
 
 
-def _budget(name: str, default: str) -> Decimal | None:
-    """A spending cap in USD: empty is no cap, 0 lets nothing be spent, and a negative, a non-number or more than a
-    budget column holds is refused here, at start-up, rather than read as something else or failing later."""
-    raw = env.str(name, default=default).strip()
-    if not raw:
-        return None
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or not 0 <= amount <= MOST_USD:
-        raise ImproperlyConfigured(
-            f"{name} must be an amount in USD from 0 to {MOST_USD}, or empty for no cap (not {raw!r}); 0 lets "
-            "nothing be spent."
-        )
-    return amount.quantize(Decimal("0.01"))
-
-
 # Spending caps in USD (empty: none; 0: nothing may be spent). A task's own cap may be set lower on the form, never
 # higher.
-TASK_BUDGET_USD = _budget("TASK_BUDGET_USD", "100")
-MONTHLY_BUDGET_USD = _budget("MONTHLY_BUDGET_USD", "1000")
+TASK_BUDGET_USD = budget(env, "TASK_BUDGET_USD", "100")
+MONTHLY_BUDGET_USD = budget(env, "MONTHLY_BUDGET_USD", "1000")
 # Tasks one user may have waiting or running at once; a further submit is refused until one ends. Empty: no cap.
-MAX_OPEN_TASKS_PER_USER = env.str("MAX_OPEN_TASKS_PER_USER", default="10").strip()
-if MAX_OPEN_TASKS_PER_USER and not (MAX_OPEN_TASKS_PER_USER.isdigit() and int(MAX_OPEN_TASKS_PER_USER) >= 1):
-    raise ImproperlyConfigured(
-        f"MAX_OPEN_TASKS_PER_USER must be a whole number of 1 or more, or empty for no cap "
-        f"(not {MAX_OPEN_TASKS_PER_USER!r})."
-    )
-MAX_OPEN_TASKS_PER_USER = int(MAX_OPEN_TASKS_PER_USER) if MAX_OPEN_TASKS_PER_USER else None
+MAX_OPEN_TASKS_PER_USER = count_or_none(env, "MAX_OPEN_TASKS_PER_USER", "10")
 # `manage.py generate` asks before a task whose estimate is above this, when it runs in a terminal.
 CONFIRM_ABOVE_USD = env.float("CONFIRM_ABOVE_USD", default=5.0)
 # The format images come back in: JPEG is smaller to send and faster to decode than PNG (a grid is split and
 # re-encoded as JPEG anyway); compression 95 keeps that second encoding's loss invisible. Empty: the API's default.
-OPENAI_OUTPUT_FORMAT = env.str("OPENAI_OUTPUT_FORMAT", default="jpeg")
-OPENAI_OUTPUT_COMPRESSION = env.int("OPENAI_OUTPUT_COMPRESSION", default=95)
-if OPENAI_OUTPUT_FORMAT not in ("", "jpeg", "png", "webp") or not 0 <= OPENAI_OUTPUT_COMPRESSION <= 100:
-    raise ImproperlyConfigured(
-        f"OPENAI_OUTPUT_FORMAT must be jpeg, png, webp or empty (not {OPENAI_OUTPUT_FORMAT!r}), and "
-        f"OPENAI_OUTPUT_COMPRESSION a number from 0 to 100 (not {OPENAI_OUTPUT_COMPRESSION})."
-    )
+OPENAI_OUTPUT_FORMAT, OPENAI_OUTPUT_COMPRESSION = output_format(env, "jpeg", 95)
 # Sent only to models that accept it (gpt-image-1.5); others keep identity without it.
 OPENAI_INPUT_FIDELITY = env.str("OPENAI_INPUT_FIDELITY", default="high")
 # Per-try timeouts and the client's own retries; see the job timeout below.
@@ -357,9 +327,9 @@ PRODUCT_VERSION = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["proj
 # --- Background jobs (django-q2): the ORM broker by default, Redis when REDIS_URL is set. ---
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_WORKERS = env.int("Q_WORKERS", default=4)
-# An images unit makes up to three image calls in a row (base, then grids); each may take
-# (OPENAI_MAX_RETRIES + 1) tries of OPENAI_IMAGE_TIMEOUT plus backoff: 2 x 3 x 150 s + 30 s = 930 s
-# for the two sequential steps (the 8-image grids run in parallel). The job timeout sits above that.
+# An images unit makes its image calls in two steps one after the other (the base, then its grids in parallel),
+# each of up to (OPENAI_MAX_RETRIES + 1) tries of OPENAI_IMAGE_TIMEOUT plus backoff. The job timeout sits above
+# the two steps' worst case.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1200)
 Q_CLUSTER = {
     "name": "avatar",
@@ -387,22 +357,7 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "avatar_project.logging.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        # One line per HTTP request from the API and storage clients is noise, not a pipeline step.
-        **{
-            name: {"level": "WARNING"}
-            for name in ("httpx", "httpx2", "botocore", "boto3", "urllib3", "werkzeug", "axes")
-        },
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)
 
 # Django caps index names at 30 characters for Oracle's sake; the documented
 # `ix_generation_results_batch_number` has 34, well within PostgreSQL's 63 (and SQLite's no limit).
@@ -424,19 +379,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 
-def _image_origins() -> list[str]:
-    """Where the pages load images from: our own origin, plus the storage's public host."""
-    options = DEFAULT_STORAGE["OPTIONS"]
-    origins = env.list("IMAGE_ORIGINS", default=[])
-    if options.get("custom_domain"):
-        origins.append(f"https://{options['custom_domain']}")
-    elif options.get("endpoint_url"):
-        origins.append(options["endpoint_url"].rstrip("/"))
-    elif AWS_STORAGE_BUCKET_NAME:
-        origins.append("https://*.amazonaws.com")
-    return origins
-
-
 # The pages run no inline script; images come only from here and the storage.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -444,7 +386,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         # The admin sets a few style attributes; no page injects styles from elsewhere.
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", *_image_origins()],
+        "img-src": ["'self'", "data:", *image_origins(env, DEFAULT_STORAGE["OPTIONS"], AWS_STORAGE_BUCKET_NAME)],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

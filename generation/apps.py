@@ -5,6 +5,8 @@ import os
 import sys
 
 from django.apps import AppConfig
+from django.conf import settings
+from django.db import connections
 from django.db.backends.signals import connection_created
 
 from avatar_project import sqlite
@@ -39,8 +41,6 @@ def prepare_for_workers() -> None:
 
         get_backend()
         storage.make_clients()
-        from django.conf import settings
-
         if settings.FACE_CHECK:
             from generation.integrations import face_model
 
@@ -53,8 +53,6 @@ def prepare_for_workers() -> None:
 def restore_sweep_schedules() -> None:
     """The sweep is what brings a dead worker's units back: a cluster that starts without its schedules makes them.
     The connection this opens is closed again before the fork, so no worker inherits its socket."""
-    from django.db import connections
-
     from generation.pipeline.lifecycle import ensure_sweep_schedules
 
     try:
