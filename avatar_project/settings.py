@@ -263,7 +263,7 @@ FACE_SWAP_TRIES = env.int("FACE_SWAP_TRIES", default=3)
 
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 GENERATION_BACKEND = env.str("GENERATION_BACKEND", default="openai" if OPENAI_API_KEY else "offline")
-# Face checks (generation/pipeline/face_checks.py): on by default with a real image model, off with the offline
+# Face checks (generation/faces/checks.py): on by default with a real image model, off with the offline
 # backend, whose drawn portraits are not faces.
 FACE_CHECK = env.str("FACE_CHECK", default="on" if GENERATION_BACKEND == "openai" else "off") == "on"
 # Distances between dlib face embeddings (README, "Face checks", for the measurements behind them). A tile further
@@ -281,7 +281,7 @@ OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")
 OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # base selfie and 2x2 grids
 OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a 2x4 grid
 OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
-# Prices of the models, over the defaults of generation/prices.py: JSON, e.g.
+# Prices of the models, over the defaults of generation/costs/prices.py: JSON, e.g.
 # {"my-model": {"per_million": {"text_input": 0.5, "image_output": 20}, "per_image": {"medium": 0.02}}}
 OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
 

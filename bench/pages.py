@@ -369,7 +369,7 @@ def pages(big_task_code: str, big_task_pk: int, task_count: int) -> list[Page]:
         Page("progress JSON, 500 personas", f"/tasks/{big_task_code}/progress/", False),
         Page("admin tasks, search", f"{tasks}?q=biarritz", True),
         Page("admin tasks, status filter", f"{tasks}?status__exact=failed", True),
-        # Deep pages: an OFFSET over keys alone, and the last page offered (generation/admin.py DEEPEST_ROW).
+        # Deep pages: an OFFSET over keys alone, and the last page offered (generation/selectors/paging.py DEEPEST_ROW).
         Page(f"admin tasks, a deep page ({deep_task_page})", f"{tasks}?p={deep_task_page}", True, on_small_db=False),
         Page(
             f"admin results, the deepest page offered ({deepest_result_page})",

@@ -83,7 +83,7 @@ def base_selfie_prompt(*, firstname: str, gender: str, description: str, with_re
     )
 
 
-# When a persona's photos come from two grids, each grid is steered to other scenes.
+# When a persona's photos come from several grids, each grid is steered to other scenes.
 PART_SCENES = {
     1: "This set is mostly daytime and outdoors.",
     2: "This set is mostly evening, indoors and with friends or at work; avoid the scenes of a daytime set.",

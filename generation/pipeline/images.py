@@ -1,5 +1,5 @@
-"""Stage 4: one persona's images. A base selfie, then one or two photo grids made from it, split
-into tiles. Every file is stored under a stable key as soon as it exists, so a second run (after a
+"""One persona's images. A base selfie, then its photo grids made from it (one per four photos, or one 2x4 grid
+for eight), split into tiles. Every file is stored under a stable key as soon as it exists, so a second run (after a
 crash, or a retry) reuses what was paid for and overwrites rather than duplicates."""
 
 from __future__ import annotations

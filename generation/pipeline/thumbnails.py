@@ -1,6 +1,6 @@
 """Thumbnails for images stored without them: those made before thumbnails existed (`manage.py make_thumbnails`),
 and those of a worker cut off between storing an image and its thumbnails (the pipeline's next run). New images get
-theirs where they are encoded (generation/imaging.py); here they are made from the stored file."""
+theirs where they are encoded (generation/imaging/photos.py); here they are made from the stored file."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def test_the_dashboard_at_both_widths(browser, live_server, priced, artifacts):
         user = owner if day % 2 else other
         task = make_task(user=user, status="completed", completed_at=now)
         type(task).objects.filter(pk=task.pk).update(created_at=now - timezone.timedelta(days=day))
-        # What submit, the stored photos and the recorded calls add to the day (generation/usage.py):
+        # What submit, the stored photos and the recorded calls add to the day (generation/costs/usage.py):
         when = timezone.localdate() - timezone.timedelta(days=day)
         usage.add(user.pk, day=when, tasks=1, personas=2 + day % 5, images=4 * (2 + day % 5), calls=4,
                   cost_usd=Decimal("0.40") + Decimal(day) / 100)  # fmt: skip

@@ -158,7 +158,7 @@ class OpenAIBackend:
     ) -> Answer:
         """One logical API call: tried again on transient errors, up to OPENAI_MAX_RETRIES times, waiting as the
         server asks; any other error is raised at once, translated, with no further (paid) try. Every try is
-        recorded with its usage and cost as it ends (generation/calls.py): retries are paid too."""
+        recorded with its usage and cost as it ends (generation/costs/calls.py): retries are paid too."""
         model = self.text_model if kind in CHAT_KINDS else self.image_model
         quality = "" if kind in CHAT_KINDS else self.quality
         tries = 0

@@ -1,6 +1,6 @@
 """Content Credentials (C2PA) on every image we store: the one module that talks to c2pa-python.
 
-Each stored file carries a manifest signed with our certificate (generation/provenance/credentials.py) that says
+Each stored file carries a manifest signed with our certificate (`credentials.py` beside this module) that says
 what made it: `c2pa.created` by the image model for a base, `c2pa.opened` of the grid it was cut from then
 `c2pa.cropped` for a tile, `c2pa.resized` for a thumbnail, always with IPTC's trainedAlgorithmicMedia as the
 digital source type, our product and version as the claim generator, and the task and persona it belongs to. A
