@@ -3,8 +3,8 @@
 Flask-Bcrypt stored bare bcrypt hashes (`$2b$12$<salt><checksum>`, 60 characters) in
 `users.password_hash`. Django identifies a hash by the text before its first `$`, which a bare
 bcrypt hash does not have, so `manage.py adopt_legacy_db` rewrites each one once as
-`flask_bcrypt$<bare hash>` (see `accounts.legacy.LEGACY_HASH_PREFIX`). This hasher then verifies
-them exactly as Flask-Bcrypt did. It is listed after PBKDF2 in PASSWORD_HASHERS, so the first
+`flask_bcrypt$<bare hash>` (see `avatar_project.adoption.users.LEGACY_HASH_PREFIX`). This hasher
+then verifies them exactly as Flask-Bcrypt did. It is listed after PBKDF2 in PASSWORD_HASHERS, so the first
 successful sign-in replaces the hash with a PBKDF2 one.
 """
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "siteconfig",
     "generation",
+    "avatar_project.adoption",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,4 @@
-"""The admin's record of API calls, the price table in force, and the monthly budgets of users. Imported by
-generation/admin.py, which holds the admin of the pipeline's other records."""
+"""The admin's record of API calls, the price table in force, and the monthly budgets of users."""
 
 from __future__ import annotations
 

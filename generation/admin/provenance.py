@@ -1,5 +1,5 @@
 """The admin's record of the stored files' Content Credentials (ImageCredential): one row a file, written as it was
-stored and again by `verify_provenance`. Read-only, as the pipeline's other records. Imported by generation/admin.py.
+stored and again by `verify_provenance`. Read-only, as the pipeline's other records.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from accounts import legacy
+from avatar_project.adoption import revisions as legacy
 from testkit.servers import ROOT, wait_until
 from tests.conftest import requires_postgresql
 
