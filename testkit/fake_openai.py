@@ -750,19 +750,6 @@ class FakeOpenAI:
         return encoded
 
 
-def _last_user_text(messages: list) -> str:
-    """The text of the last user message; content may be a string or a list of typed parts."""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return ""
-    return ""
-
-
 def _syllable_word(number: int) -> str:
     """A pronounceable, capitalised word that is unique per ``number`` >= 1 (bijective base-N on syllables)."""
     parts = []
