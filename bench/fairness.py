@@ -28,14 +28,16 @@ def run(quick: bool) -> list[Figure]:
         # A user's window of queued and running units, as the workers' own settings make it.
         window = harness.django_call(env, "generation.pipeline.lifecycle:in_flight_window")
         with harness.Workers(env, "fairness"):
-            backlog = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES, tasks=tasks)
+            backlog = harness.django_call(
+                env, "bench.harness.datasets:submit", personas=personas, images=IMAGES, tasks=tasks
+            )
             harness.wait_for(
                 lambda: harness.query(db_url, "SELECT count(*) FROM generation_units WHERE state = 'running'")[0][0],
                 60,
                 "A's units to run",
             )
             began = time.monotonic()
-            [b_task] = harness.django_call(env, "bench.harness:submit", personas=1, images=IMAGES)
+            [b_task] = harness.django_call(env, "bench.harness.datasets:submit", personas=1, images=IMAGES)
             harness.wait_for(
                 lambda: harness.query(
                     db_url, "SELECT count(*) FROM generation_units WHERE task_id = %s AND state = 'done'", (b_task,)

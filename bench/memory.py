@@ -90,7 +90,9 @@ def measure(units_wanted: int, personas: int, **extra_env: str) -> list[Figure]:
             sampler = Sampler(cluster, interval=1.0 if units_wanted >= 1000 else 0.25)
             sampler.start()
             began = time.monotonic()
-            task_pks = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES, tasks=tasks)
+            task_pks = harness.django_call(
+                env, "bench.harness.datasets:submit", personas=personas, images=IMAGES, tasks=tasks
+            )
             try:
                 ended = harness.wait_tasks(db_url, task_pks, timeout=900, cluster=cluster)
             finally:

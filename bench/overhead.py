@@ -102,9 +102,9 @@ def broker_rate(
     name = "redis" if redis_url else "orm"
     with harness.Workers(env, f"overhead-{name}") as cluster:
         harness.warm_up(cluster, env, db_url, fake, personas=warm_personas)
-        task_pk = harness.django_call(env, "bench.harness:images_stage_task", personas=personas, images=IMAGES)
+        task_pk = harness.django_call(env, "bench.harness.datasets:images_stage_task", personas=personas, images=IMAGES)
         meter = harness.CpuMeter(cluster.pgid, bucket.server_pgid).start()
-        harness.django_call(env, "bench.harness:start_dispatch", task_pk=task_pk)
+        harness.django_call(env, "bench.harness.datasets:start_dispatch", task_pk=task_pk)
         [task] = harness.wait_tasks(db_url, [task_pk], timeout=300, cluster=cluster)
         cpu = meter.stop()
         timings = harness.unit_timings(db_url, task_pk, cluster.log())
@@ -136,7 +136,9 @@ def run(quick: bool) -> list[Figure]:
         redis_url = stack.enter_context(harness.redis_database())
         env = harness.worker_env(db_url, fake, bucket, workers)
 
-        task_pk = harness.django_call(env, "bench.harness:images_stage_task", personas=split_personas, images=IMAGES)
+        task_pk = harness.django_call(
+            env, "bench.harness.datasets:images_stage_task", personas=split_personas, images=IMAGES
+        )
         # One image thread, so that the parts run one after another and add up to the unit.
         split = harness.django_call(
             {**env, "IMAGE_THREADS": "1"}, "bench.overhead:split_units", task_pk=task_pk, images=IMAGES

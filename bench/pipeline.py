@@ -105,7 +105,7 @@ def one_run(
         if warm:
             harness.warm_up(cluster, env, db_url, fake)
         meter = harness.CpuMeter(cluster.pgid, bucket.server_pgid).start()
-        [task_pk] = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES)
+        [task_pk] = harness.django_call(env, "bench.harness.datasets:submit", personas=personas, images=IMAGES)
         [task] = harness.wait_tasks(db_url, [task_pk], timeout=600, cluster=cluster)
         cpu = meter.stop()
         units = harness.unit_timings(db_url, task_pk, cluster.log())

@@ -51,7 +51,7 @@ def run(quick: bool) -> list[Figure]:
         with harness.Workers(env, "ratelimit") as cluster:
             if not quick:  # workers are made ready before the fork (generation.apps): quick skips warming them
                 harness.warm_up(cluster, env, db_url, fake, personas=WORKERS)
-            [task_pk] = harness.django_call(env, "bench.harness:submit", personas=personas, images=IMAGES)
+            [task_pk] = harness.django_call(env, "bench.harness.datasets:submit", personas=personas, images=IMAGES)
             [task] = harness.wait_tasks(db_url, [task_pk], timeout=600, cluster=cluster)
         accepted = sorted(fake.accepted_at)
         limited = fake.rate_limited
