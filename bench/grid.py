@@ -25,7 +25,7 @@ from io import BytesIO
 from PIL import Image, ImageDraw
 
 from bench.common import Figure, median, percentile
-from generation import imaging
+from generation.imaging.metadata import xmp_packet
 from generation.imaging.photos import THUMBNAIL_METHOD, THUMBNAIL_QUALITY, make_thumbnails, split_grid
 from generation.imaging.tiles import find_tile_boxes
 from generation.integrations.storage import THUMBNAIL_WIDTHS
@@ -189,7 +189,7 @@ def floor_thumbnails(tile: Image.Image, method: int = THUMBNAIL_METHOD) -> list[
     return made
 
 
-PACKET = imaging.xmp_packet("AI-generated photo of a fictional person (Ada Example).")
+PACKET = xmp_packet("AI-generated photo of a fictional person (Ada Example).")
 
 
 def thumbnails(tile: Image.Image) -> dict[int, bytes]:
