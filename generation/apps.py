@@ -1,6 +1,7 @@
 import ctypes
 import ctypes.util
 import logging
+import mimetypes
 import os
 import sys
 
@@ -8,6 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.db import connections
 from django.db.backends.signals import connection_created
+from PIL import Image
 
 from avatar_project import sqlite
 
@@ -41,6 +43,8 @@ def prepare_for_workers() -> None:
 
         get_backend()
         storage.make_clients()
+        Image.init()  # every Pillow plugin (WebP's for the thumbnails), not imported by each worker's first save
+        mimetypes.init()  # the storage's content types, read from the system's files on first use otherwise
         if settings.FACE_CHECK:
             from generation.integrations import face_model
 

@@ -9,7 +9,7 @@ import zlib
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin
 
 AI_SOFTWARE = "Avatar Data Generator"
 # IPTC digital source type for media made by a trained model:
@@ -18,6 +18,8 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_XMP_KEYWORD = b"XML:com.adobe.xmp"
 _PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+# Chunks Pillow writes before the text ones; ours go right after them, as Pillow puts them.
+_PNG_HEADER_CHUNKS = {b"IHDR", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP"}
 # Text chunks we replace (ours) or drop (EXIF/XMP smuggled in by other tools, e.g. ImageMagick's raw profiles).
 _PNG_DROPPED_KEYWORDS = {
     _PNG_XMP_KEYWORD,
@@ -68,10 +70,11 @@ def xmp_packet(description: str = "") -> bytes:
 def with_ai_metadata(data: bytes, *, description: str = "", reencode: bool = False) -> tuple[bytes, str]:
     """Mark an image as returned by an API as AI-generated, without re-encoding its pixels; drop any EXIF.
 
-    PNG and JPEG are edited at the chunk/segment level, so the pixel data stays byte-identical. Anything else (WebP,
-    or a JPEG/PNG whose EXIF rotates it, which we could not drop without changing how it looks) is decoded and
-    re-encoded losslessly as PNG, as is any image when `reencode` is asked (a file whose container other readers
-    refuse). Returns (bytes, extension), extension 'png' or 'jpg'. Idempotent.
+    A PNG or JPEG keeps its pixel data byte-identical (a JPEG re-encoded by Pillow would lose quality and cost a
+    decode and an encode per base): only its metadata chunks or segments are replaced, ours built by Pillow. Anything
+    else (WebP, or a JPEG/PNG whose EXIF rotates it, which we could not drop without changing how it looks) is decoded
+    and saved by Pillow as lossless PNG with our XMP, as is any image when `reencode` is asked (a file whose container
+    other readers refuse). Returns (bytes, extension), extension 'png' or 'jpg'. Idempotent.
     """
     packet = xmp_packet(description)
     if reencode:
@@ -88,29 +91,17 @@ def with_ai_metadata(data: bytes, *, description: str = "", reencode: bool = Fal
 
 
 def read_xmp(data: bytes) -> str | None:
-    """The XMP packet of a PNG, JPEG or WebP as text, or None when it has none or is not a readable image.
-
-    PNG and JPEG are read from their chunks/segments (no decode, and an XMP chunk after the pixel data still counts).
-    """
-    try:
-        if data.startswith(_PNG_SIGNATURE):
-            for kind, body, _ in _png_chunks(data):
-                if kind == b"iTXt" and body.split(b"\x00", 1)[0] == _PNG_XMP_KEYWORD:
-                    return _itxt_text(body)
-            return None
-        if data.startswith(b"\xff\xd8"):
-            segments, _ = _jpeg_header_segments(data)
-            for marker, segment in segments:
-                if marker == _APP1 and segment[4:].startswith(_JPEG_XMP_HEADER):
-                    return segment[4 + len(_JPEG_XMP_HEADER) :].decode("utf-8", errors="replace")
-            return None
-    except (ValueError, zlib.error):
-        return None  # a broken file proves nothing
+    """The XMP packet of a PNG, JPEG or WebP as Pillow reads it, as text; None when it has none or is not a readable
+    image. Only the header is read, except for a PNG with no XMP before its pixel data: it is decoded, since an XMP
+    chunk after the pixel data still counts."""
     try:
         with Image.open(BytesIO(data)) as image:
             xmp = image.info.get("xmp")
-    except UnidentifiedImageError:
-        return None
+            if xmp is None and image.format == "PNG":
+                image.load()  # reads the chunks after the pixel data too
+                xmp = image.info.get("xmp")
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error):
+        return None  # not an image, or a broken one: it proves nothing
     if isinstance(xmp, bytes):
         return xmp.decode("utf-8", errors="replace")
     return xmp or None
@@ -150,10 +141,6 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
     return chunks
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
 def _png_exif_rotates(kind: bytes, body: bytes) -> bool:
     return kind == b"eXIf" and _exif_rotates(_JPEG_EXIF_HEADER + body)
 
@@ -165,22 +152,25 @@ def _png_dropped(kind: bytes, body: bytes) -> bool:
     return kind in _PNG_TEXT_CHUNKS and body.split(b"\x00", 1)[0] in _PNG_DROPPED_KEYWORDS
 
 
+def _ai_png_info(packet: bytes) -> PngImagePlugin.PngInfo:
+    """Our PNG text chunks, as Pillow writes them: the XMP in an uncompressed iTXt, and tEXt Software."""
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(_PNG_XMP_KEYWORD, packet)
+    info.add_text("Software", AI_SOFTWARE)
+    return info
+
+
 def _png_with_xmp(data: bytes, chunks: list[tuple[bytes, bytes, bytes]], packet: bytes) -> bytes:
-    """The PNG with our iTXt XMP and tEXt Software right after IHDR; every other chunk copied verbatim."""
-    # iTXt: keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword, NUL, text.
-    xmp = _png_chunk(b"iTXt", _PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + packet)
-    software = _png_chunk(b"tEXt", b"Software\x00" + AI_SOFTWARE.encode("latin-1"))
-    kept = [whole for kind, body, whole in chunks[1:] if not _png_dropped(kind, body)]
+    """The PNG with our chunks (Pillow's) where Pillow puts text, after the header and colour-space chunks; every
+    other chunk copied verbatim. A PNG Pillow saved with our chunks comes out unchanged."""
+    out = BytesIO()
+    for kind, body, *_ in _ai_png_info(packet).chunks:
+        PngImagePlugin.putchunk(out, kind, body)
+    kept = [(kind, whole) for kind, body, whole in chunks if not _png_dropped(kind, body)]
+    at = next((n for n, (kind, _) in enumerate(kept) if kind not in _PNG_HEADER_CHUNKS), len(kept))
     consumed = len(_PNG_SIGNATURE) + sum(len(whole) for _, _, whole in chunks)
-    return b"".join([_PNG_SIGNATURE, chunks[0][2], xmp, software, *kept, data[consumed:]])
-
-
-def _itxt_text(body: bytes) -> str:
-    """The text of an iTXt chunk body, inflated if compressed."""
-    _keyword, rest = body.split(b"\x00", 1)
-    compressed = rest[:1] == b"\x01"
-    _language, _translated, text = rest[2:].split(b"\x00", 2)
-    return (zlib.decompress(text) if compressed else text).decode("utf-8", errors="replace")
+    wholes = [whole for _, whole in kept]
+    return b"".join([_PNG_SIGNATURE, *wholes[:at], out.getvalue(), *wholes[at:], data[consumed:]])
 
 
 # JPEG: SOI, then marker segments (0xFF, marker, 2-byte length counting itself, payload) up to the first SOS; the
@@ -242,16 +232,15 @@ def _jpeg_with_xmp(data: bytes, segments: list[tuple[int, bytes]], scan_start: i
 
 
 def _reencoded_png_with_xmp(data: bytes, packet: bytes) -> bytes:
-    """Decode, apply any EXIF orientation, and store as lossless PNG (keeping the ICC profile) with our metadata."""
+    """Decode, apply any EXIF orientation, and save as lossless PNG (keeping the ICC profile) with our chunks."""
     with Image.open(BytesIO(data)) as source:
         source.load()
         image = ImageOps.exif_transpose(source)
     if image.mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    params = {}
+    params: dict[str, object] = {"pnginfo": _ai_png_info(packet)}
     if icc_profile := image.info.get("icc_profile"):
         params["icc_profile"] = icc_profile
     out = BytesIO()
     image.save(out, "PNG", **params)
-    png = out.getvalue()
-    return _png_with_xmp(png, _png_chunks(png), packet)
+    return out.getvalue()

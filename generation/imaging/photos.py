@@ -9,7 +9,7 @@ from io import BytesIO
 
 from PIL import Image, ImageOps
 
-from generation.imaging.metadata import read_xmp, xmp_packet
+from generation.imaging.metadata import xmp_packet
 from generation.imaging.tiles import find_tile_boxes, flatten
 
 IMAGE_FORMATS = {"jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
@@ -144,10 +144,12 @@ def make_thumbnails(
 
 def thumbnails_of(data: bytes, widths: Iterable[int]) -> dict[int, bytes]:
     """Thumbnails of an encoded image that is not decoded yet (a base as the API sent it, or an image stored before
-    its thumbnails were made), carrying that image's own XMP. Raises UnidentifiedImageError or OSError for a file
-    that is not a readable image."""
-    packet = (read_xmp(data) or "").encode("utf-8") or xmp_packet()
+    its thumbnails were made), carrying that image's own XMP, read in the same decode. Raises UnidentifiedImageError
+    or OSError for a file that is not a readable image."""
     with Image.open(BytesIO(data)) as source:
-        source.load()
+        source.load()  # a PNG's chunks after its pixel data are read too
+        xmp = source.info.get("xmp")
+        packet = (xmp.encode("utf-8") if isinstance(xmp, str) else xmp) or xmp_packet()
+        icc_profile = source.info.get("icc_profile")
         ImageOps.exif_transpose(source, in_place=True)
-        return make_thumbnails(source, widths, xmp=packet, icc_profile=source.info.get("icc_profile"))
+        return make_thumbnails(source, widths, xmp=packet, icc_profile=icc_profile)
