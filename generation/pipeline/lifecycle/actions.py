@@ -179,3 +179,4 @@ def delete_persona(result: GenerationResult) -> int:
         task.save(update_fields=["updated_at"])
     removed = storage.delete_tree(storage.result_prefix(task.task_code, result.pk))
     log.info("task %s: persona %s deleted with %s file(s)", task.task_code, result.pk, removed)
+    return removed
