@@ -260,7 +260,4 @@ def check_persona_faces(task: GenerationTask, result: GenerationResult) -> list[
 
 
 def read_stored(url: str) -> bytes:
-    key = storage.key_from_url(url)
-    if key is None:
-        raise ValueError(f"{url} is not one of this product's image URLs")
-    return storage.read(key)
+    return storage.read_image(url)

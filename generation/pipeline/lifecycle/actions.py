@@ -128,7 +128,7 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
             # Two image units of one persona would each write back the list they read, and prune the other's files.
             raise ValidationError(f"New photos of {result.full_name} are being made; try again once they are done.")
         if kind == Kind.IMAGE and not (
-            storage.key_from_url(result.base_image_url) and storage.key_from_url(result.images[position - 1])
+            storage.is_stored_image(result.base_image_url) and storage.is_stored_image(result.images[position - 1])
         ):
             raise ValidationError(f"{result.full_name} has no stored base or photo {position} to make it from.")
         if unit is None:
