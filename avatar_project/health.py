@@ -13,13 +13,13 @@ import hmac
 import logging
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from generation.integrations import storage
 from generation.pipeline.lifecycle import SWEEP_INTERVAL, WORKER_SILENCE
 from generation.selectors.progress import worker_last_seen
 
@@ -45,7 +45,7 @@ def check_worker() -> str:
 
 
 def check_storage() -> str:
-    default_storage.exists("healthz/probe")
+    storage.answers()
     return "ok"
 
 

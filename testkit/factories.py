@@ -16,6 +16,7 @@ from generation.integrations.provenance import records
 from generation.models import GenerationResult, GenerationTask
 
 _sequence = itertools.count(1)
+FAKE_CDN = "https://cdn.example.com/"  # the rows of make_result point there, under our keys, with no file behind
 
 
 def make_user(email: str | None = None, password: str | None = None, **fields) -> User:
@@ -48,8 +49,8 @@ def make_result(task: GenerationTask, n: int | None = None, **fields) -> Generat
         "bio_instagram": "🚴 Lyon · café · col du Galibier",
         "bio_x": "Je parle vélo, pluie et pâtisseries.",
         "bio_tiktok": "Mes sorties vélo en 60 s 🚲",
-        "base_image_url": f"https://cdn.example.com/avatars/{task.task_code}/{n}/base.png",
-        "images": [f"https://cdn.example.com/avatars/{task.task_code}/{n}/{i}.jpg" for i in range(1, 5)],
+        "base_image_url": f"{FAKE_CDN}{storage.result_prefix(task.task_code, n)}base.png",
+        "images": [f"{FAKE_CDN}{storage.result_prefix(task.task_code, n)}{i}.jpg" for i in range(1, 5)],
     } | fields
     return GenerationResult.objects.create(task=task, **values)
 

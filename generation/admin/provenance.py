@@ -91,7 +91,7 @@ class ImageCredentialAdmin(MachineMadeAdmin):
             if term.startswith(LABEL_PREFIX):
                 query &= Q(manifest_label=term)
             else:
-                query &= Q(task_id=task_pk_by_code(term)) | Q(key__startswith=storage.key_from_url(term) or term)
+                query &= Q(task_id=task_pk_by_code(term)) | Q(key__startswith=storage.search_key(term))
         return queryset.filter(query), False
 
     @admin.display(description="key", ordering="key")

@@ -1,9 +1,8 @@
-"""Reference faces for base selfies: image files under faces/f/ and faces/m/ in the default
-storage, picked at random. The listing is cached so it is not listed once per persona."""
+"""Reference faces for base selfies: image files of each gender in the storage (storage.reference_faces),
+picked at random. The listing is cached so it is not listed once per persona."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import random
@@ -35,7 +34,7 @@ def list_faces(gender: str | None) -> list[str]:
         cache_key = f"faces:listing:{g}"
         listing = cache.get(cache_key)
         if listing is None:
-            listing = storage.list_files(f"faces/{g}/")
+            listing = storage.reference_faces(g)
             cache.set(cache_key, listing, LISTING_CACHE_SECONDS)
         keys.extend(listing)
     return keys
@@ -117,11 +116,9 @@ def import_faces(folder: Path, gender: str) -> ImportReport:
         except InvalidFace as problem:
             report.rejected.append((path.name, str(problem)))
             continue
-        key = f"faces/{gender}/{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
-        if storage.exists(key):
-            report.already_there.append(path.name)
-        else:
-            storage.save(key, data)
+        if storage.store_reference_face(gender, data, extension):
             report.added.append(path.name)
+        else:
+            report.already_there.append(path.name)
     forget_listing()
     return report

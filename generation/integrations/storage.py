@@ -3,9 +3,12 @@ that a unit that runs twice overwrites its own files instead of adding new ones.
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
@@ -76,11 +79,66 @@ def tile_key(task_code: str, result_id: int, position: int, version: str = "") -
 
 
 def key_from_url(url: str | None) -> str | None:
-    """The storage key behind one of our public URLs: avatars/<task code>/<result>/<file>; None for anything else."""
+    """The storage key behind one of our public URLs: avatars/<task code>/<result>/<file>; None for anything else.
+
+    Only this module turns a URL into a key (tests check keys with it too): the rest of the code asks for a stored
+    image by the URL its row keeps, with the functions below (tests/test_one_storage_api.py keeps it so)."""
     if not url:
         return None
     match = re.search(r"avatars/[^/]+/\d+/[^/?#]+$", urlparse(url).path)
     return match.group(0) if match else None
+
+
+# --- A persona's stored images, by the URLs its row keeps --------------------------------------------------------
+
+
+def is_stored_image(url: str | None) -> bool:
+    """Whether the URL is one of our stored images (not a link to elsewhere, nor nothing)."""
+    return key_from_url(url) is not None
+
+
+def stored_images(result) -> list[tuple[str, str | None]]:
+    """(URL, key) of each image the persona's row points to, its base first; the key is None for a URL that is not
+    one of our stored images."""
+    return [(url, key_from_url(url)) for url in filter(None, [result.base_image_url, *(result.images or [])])]
+
+
+def keys_of(result) -> set[str]:
+    """The keys of the persona's stored images (its base and photos, not their thumbnails)."""
+    return {key for _, key in stored_images(result) if key}
+
+
+def persona_files(base_url: str | None, tile_keys: Iterable[str]) -> set[str]:
+    """The keys of every file of a persona whose images unit has just stored its tiles: its base (by its URL), the
+    tiles, and the thumbnails of each."""
+    return with_thumbnail_keys([key_from_url(base_url), *tile_keys])
+
+
+def read_image(url: str) -> bytes:
+    """The bytes of one of our stored images, by its URL (FileNotFoundError when the file is gone)."""
+    key = key_from_url(url)
+    if key is None:
+        raise ValueError(f"{url} is not one of this product's image URLs")
+    return read(key)
+
+
+def open_image(url: str) -> IO[bytes] | None:
+    """One of our stored images opened for reading, by its URL; None for a URL not ours or a file that is gone."""
+    key = key_from_url(url)
+    if not key or not default_storage.exists(key):
+        return None
+    return default_storage.open(key, "rb")
+
+
+def image_extension(url: str, default: str) -> str:
+    """The file extension (".jpg") an image's URL ends in, `default` when it has none."""
+    return posixpath.splitext(urlparse(url).path)[1] or default
+
+
+def search_key(term: str) -> str:
+    """What a search for files means by a term: the key behind one of our URLs, or the term itself (a key, or the
+    start of one)."""
+    return key_from_url(term) or term
 
 
 # Thumbnails sit beside their image, named from its key without the extension: "3.jpg" -> "3.thumb256.webp",
@@ -210,6 +268,13 @@ def delete_tree(prefix: str) -> int:
     return deleted
 
 
+def delete_task_files(task_code: str) -> int:
+    """Delete a task's persona files and its prepared ZIPs; returns how many persona files were removed."""
+    removed = delete_tree(task_prefix(task_code))
+    delete_tree(export_prefix(task_code))
+    return removed
+
+
 def prune_result(task_code: str, result_id: int, keep: Collection[str | None]) -> int:
     """Delete the persona's files that no row points to any more (those an operator's request replaced), with
     their thumbnails; a kept image keeps its thumbnails. Returns how many files were deleted."""
@@ -277,6 +342,38 @@ def export_files(task_code: str) -> list[tuple[str, datetime]]:
     """The task's prepared ZIPs in storage with when each was written, oldest first."""
     written = [(key, default_storage.get_modified_time(key)) for key in list_files(export_prefix(task_code))]
     return sorted(written, key=lambda item: item[1])
+
+
+# Reference faces (faces/<gender>/<digest>.<ext>), named by their content so that importing a file twice stores it
+# once.
+
+
+def reference_faces(gender: str) -> list[str]:
+    """The keys of the stored reference faces of one gender ("f" or "m")."""
+    return list_files(f"faces/{gender}/")
+
+
+def store_reference_face(gender: str, data: bytes, extension: str) -> bool:
+    """Store a reference face under a key made from its bytes; False when the same image is stored already."""
+    key = f"faces/{gender}/{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
+    if exists(key):
+        return False
+    save(key, data)
+    return True
+
+
+def answers() -> None:
+    """Ask the storage a cheap question (is there a probe file?); raises what the storage raises when it does not
+    answer. For /healthz."""
+    default_storage.exists("healthz/probe")
+
+
+def local_path(key: str) -> Path | None:
+    """Where the file at `key` is on this machine when the storage is local files; None on S3. For the bench, which
+    lays out many personas' files as hard links instead of writing each."""
+    if isinstance(default_storage, S3Storage):
+        return None
+    return Path(default_storage.path(key))
 
 
 def open_file(key: str) -> IO[bytes]:

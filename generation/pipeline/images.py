@@ -262,7 +262,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
         raise first_error
 
     tile_keys = [storage.tile_key(task.task_code, result.pk, n, version) for n in range(1, expected + 1)]
-    records.fill_in(task.pk, result.pk, storage.with_thumbnail_keys([storage.key_from_url(base_url), *tile_keys]))
+    records.fill_in(task.pk, result.pk, storage.persona_files(base_url, tile_keys))
     urls = [storage.url(key) for key in tile_keys]
     if review is None:
         return Photos(urls, base_url)

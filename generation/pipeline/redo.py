@@ -34,8 +34,8 @@ def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
     if not 1 <= position <= len(images):
         raise ValueError(f"{result.full_name} has no image {position} (it has {len(images)}).")
     provenance.signing_credentials()  # before the call is paid for: a CredentialsError stops the task
-    base = storage.read(storage.key_from_url(result.base_image_url))
-    old = storage.read(storage.key_from_url(images[position - 1]))
+    base = storage.read_image(result.base_image_url)
+    old = storage.read_image(images[position - 1])
     review = FaceReview(unit)
     photo = review.replacement(base, old)
     note = ""

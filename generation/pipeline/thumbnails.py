@@ -56,15 +56,16 @@ def backfill(task_codes: Sequence[str] = ()) -> Backfill:
             report.problems.append(f"task {task.task_code}: still running ({task.status}); run again once it ends")
             continue
         for result in task.results.order_by("pk").iterator():
-            _backfill_result(task, result.pk, [result.base_image_url, *(result.images or [])], report)
+            _backfill_result(task, result.pk, storage.stored_images(result), report)
     return report
 
 
-def _backfill_result(task: GenerationTask, result_id: int, urls: list[str | None], report: Backfill) -> None:
+def _backfill_result(
+    task: GenerationTask, result_id: int, images: list[tuple[str, str | None]], report: Backfill
+) -> None:
     stored = set(storage.list_files(storage.result_prefix(task.task_code, result_id)))
     where = f"task {task.task_code}, result {result_id}"
-    for url in filter(None, urls):
-        key = storage.key_from_url(url)
+    for url, key in images:
         if key is None:
             report.problems.append(f"{where}: {url} is not one of our stored images; skipped")
         elif key not in stored:

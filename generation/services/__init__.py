@@ -223,12 +223,8 @@ def request_export(task: GenerationTask) -> ExportBuild:
 
 
 def delete_task(task: GenerationTask) -> int:
-    """Delete the task, its results and their files. Returns how many files were removed."""
-    removed = storage.delete_tree(storage.task_prefix(task.task_code))
-    storage.delete_tree(storage.export_prefix(task.task_code))  # its prepared ZIP, if any
-    task.delete()
-    log.info("task %s: deleted with %s file(s)", task.task_code, removed)
-    return removed
+    """Delete the task, its results and their files (refused while it runs). Returns how many files were removed."""
+    return lifecycle.delete_task(task)
 
 
 def check_faces(task: GenerationTask) -> list[str]:
@@ -260,7 +256,4 @@ def check_persona_faces(task: GenerationTask, result: GenerationResult) -> list[
 
 
 def read_stored(url: str) -> bytes:
-    key = storage.key_from_url(url)
-    if key is None:
-        raise ValueError(f"{url} is not one of this product's image URLs")
-    return storage.read(key)
+    return storage.read_image(url)

@@ -8,13 +8,10 @@ import csv
 import io
 import itertools
 import json
-import posixpath
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from urllib.parse import urlparse
 
-from django.core.files.storage import default_storage
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum
 from zipstream import ZIP_STORED, ZipStream
 
@@ -201,10 +198,10 @@ def folder_name(result: GenerationResult, used: set[str]) -> str:
 
 def stored_file(url: str) -> Iterator[bytes]:
     """The bytes of one stored image, read from storage in pieces when the ZIP reaches it."""
-    key = storage.key_from_url(url)
-    if not key or not default_storage.exists(key):
+    stored = storage.open_image(url)
+    if stored is None:
         return
-    with default_storage.open(key, "rb") as stored:
+    with stored:
         while piece := stored.read(COPY_BYTES):
             yield piece
 
@@ -240,10 +237,10 @@ def persona_zip(result: GenerationResult) -> Iterator[bytes]:
 
 def add_persona(archive: ZipStream, result: GenerationResult, folder: str) -> None:
     if result.base_image_url:
-        extension = posixpath.splitext(urlparse(result.base_image_url).path)[1] or ".png"
+        extension = storage.image_extension(result.base_image_url, ".png")
         archive.add(stored_file(result.base_image_url), f"{folder}/base{extension}")
     for n, url in enumerate(result.images or [], 1):
-        extension = posixpath.splitext(urlparse(url).path)[1] or ".jpg"
+        extension = storage.image_extension(url, ".jpg")
         archive.add(stored_file(url), f"{folder}/{n}{extension}")
     archive.add(json.dumps(persona_dict(result), ensure_ascii=False, indent=2), f"{folder}/persona.json")
 

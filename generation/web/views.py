@@ -198,7 +198,11 @@ def task_generate_missing(request: HttpRequest, task_code: str) -> HttpResponse:
 def task_delete(request: HttpRequest, task_code: str) -> HttpResponse:
     task = selectors.task_for(request.user, task_code)
     if request.method == "POST":
-        removed = services.delete_task(task)
+        try:
+            removed = services.delete_task(task)
+        except ValidationError as error:  # it runs: back to its page, which says so
+            messages.error(request, " ".join(error.messages))
+            return redirect("task_detail", task_code=task.task_code)
         messages.success(request, f"Deleted “{task_title(task)}”, with its personas and {removed} file(s).")
         return redirect("task_list")
     return render(request, "generation/task_confirm_delete.html", {"task": task, "count": task.results.count()})

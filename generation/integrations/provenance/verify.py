@@ -35,8 +35,7 @@ def task_files(task: GenerationTask) -> Iterator[tuple[int, str | None, str]]:
     """(persona id, key, url) of every file the task's rows point to: bases and photos, each with its
     thumbnails. The key is None for an URL that is not one of our storage's."""
     for result in task.results.order_by("pk").only("pk", "base_image_url", "images").iterator():
-        for url in filter(None, [result.base_image_url, *(result.images or [])]):
-            key = storage.key_from_url(url)
+        for url, key in storage.stored_images(result):
             yield result.pk, key, url
             if key:
                 for thumbnail in storage.thumbnail_keys(key):

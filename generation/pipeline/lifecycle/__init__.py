@@ -21,6 +21,7 @@ from __future__ import annotations
 from generation.pipeline.lifecycle.actions import (
     ACTION_STAGES,
     delete_persona,
+    delete_task,
     generate_missing,
     request_redo,
     results_missing_images,
@@ -82,6 +83,7 @@ __all__ = [
     "claim",
     "complete_unit",
     "delete_persona",
+    "delete_task",
     "dispatch",
     "ensure_sweep_schedules",
     "fail",

@@ -1,5 +1,5 @@
 """Operator actions: retrying a task, making a persona's photo, bios or base again, generating what a task came
-out short of, and deleting a persona."""
+out short of, and deleting a persona or a task."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
             # Two image units of one persona would each write back the list they read, and prune the other's files.
             raise ValidationError(f"New photos of {result.full_name} are being made; try again once they are done.")
         if kind == Kind.IMAGE and not (
-            storage.key_from_url(result.base_image_url) and storage.key_from_url(result.images[position - 1])
+            storage.is_stored_image(result.base_image_url) and storage.is_stored_image(result.images[position - 1])
         ):
             raise ValidationError(f"{result.full_name} has no stored base or photo {position} to make it from.")
         if unit is None:
@@ -179,4 +179,28 @@ def delete_persona(result: GenerationResult) -> int:
         task.save(update_fields=["updated_at"])
     removed = storage.delete_tree(storage.result_prefix(task.task_code, result.pk))
     log.info("task %s: persona %s deleted with %s file(s)", task.task_code, result.pk, removed)
+    return removed
+
+
+def delete_task(task: GenerationTask) -> int:
+    """Delete a task with its personas, their files and its prepared ZIPs. Refused while it runs, and while a worker
+    still finishes a call for it (a cancelled task's running units end their current call): they would write files
+    and rows for a task that is gone. A task not started yet may go: its start job then finds nothing to start.
+    Returns how many persona files were removed."""
+    with transaction.atomic():
+        locked = _locked_task(task.pk)
+        if locked is None:
+            return 0
+        if locked.status in RUNNING_STATUSES:
+            raise ValidationError(
+                f"Task {locked.task_code} is still running; cancel it, or delete it once it has ended."
+            )
+        if locked.units.filter(state=State.RUNNING, lease_until__gt=timezone.now()).exists():
+            raise ValidationError(
+                f"Task {locked.task_code} has stopped, but a worker is still finishing its current call; "
+                "delete it in a minute."
+            )
+        removed = storage.delete_task_files(locked.task_code)
+        task.delete()
+    log.info("task %s: deleted with %s file(s)", locked.task_code, removed)
     return removed

@@ -63,7 +63,7 @@ def prune(unit: PipelineUnit) -> None:
         return
     urls = {url for url in [result.base_image_url, *(result.images or [])] if url}
     FaceCheck.objects.filter(result=result).exclude(image_url__in=urls).delete()
-    keys = {storage.key_from_url(url) for url in urls}
+    keys = storage.keys_of(result)
     records.forget_all_but(result.pk, keys)
     try:
         pruned = storage.prune_result(unit.task.task_code, result.pk, keys)
