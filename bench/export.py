@@ -93,25 +93,43 @@ def load(url: str, media: Path, files: dict[str, Path]) -> dict[int, int]:
                    FROM generate_series(1, %s) AS n""",
                 [task, personas],
             )
-            cursor.execute(
-                """UPDATE generation_results r
-                   SET base_image_url = '/media/avatars/' || t.task_id || '/' || r.id || '/base.png',
-                       images = (SELECT jsonb_agg('/media/avatars/' || t.task_id || '/' || r.id || '/' || n || '.jpg'
-                                                  ORDER BY n) FROM generate_series(1, %s) AS n)
-                   FROM generation_tasks t WHERE t.id = r.task_id AND t.id = %s
-                   RETURNING t.task_id, r.id""",
-                [IMAGES, task],
-            )
-            for task_code, result in cursor.fetchall():
-                folder = media / "avatars" / task_code / str(result)
-                folder.mkdir(parents=True)
-                for name, source in files.items():
-                    try:
-                        os.link(source, folder / name)
-                    except OSError:  # a file system without hard links
-                        shutil.copyfile(source, folder / name)
         conn.commit()
+    place(url, media, files)
     return tasks
+
+
+def place(url: str, media: Path, files: dict[str, Path]) -> None:
+    """Give every persona its files, where and under the URLs the storage itself says (a subprocess with Django set
+    up, as the exports' own)."""
+    env = bench_env(url, MEDIA_ROOT=str(media), AWS_STORAGE_BUCKET_NAME="")
+    args = json.dumps({name: str(path) for name, path in files.items()})
+    subprocess.run([sys.executable, "-m", "bench.export", "--place", args], cwd=ROOT, env=env, check=True)
+
+
+def place_files(files: dict[str, str]) -> None:
+    """In the subprocess: each persona's base and tiles are hard links to the sample files (copies where the file
+    system has no links), at the keys and URLs of generation.integrations.storage."""
+    import django
+
+    django.setup()
+    from generation.integrations import storage
+    from generation.models import GenerationResult
+
+    results = list(GenerationResult.objects.select_related("task"))
+    for result in results:
+        code = result.task.task_code
+        keys = {"base.png": storage.base_key(code, result.pk, "png")}
+        keys |= {f"{n}.jpg": storage.tile_key(code, result.pk, n) for n in range(1, IMAGES + 1)}
+        for name, key in keys.items():
+            target = storage.local_path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(files[name], target)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(files[name], target)
+        result.base_image_url = storage.url(keys.pop("base.png"))
+        result.images = [storage.url(key) for key in keys.values()]
+    GenerationResult.objects.bulk_update(results, ["base_image_url", "images"], batch_size=500)
 
 
 def measure(url: str, media: Path, task: int, warmup: int, repeats: int) -> dict:
@@ -273,6 +291,8 @@ def run(quick: bool) -> list[Figure]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         print(json.dumps(child(json.loads(sys.argv[2]))))
+    elif sys.argv[1:2] == ["--place"]:
+        place_files(json.loads(sys.argv[2]))
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "avatar_project.settings")
         for figure in run(quick="--full" not in sys.argv):

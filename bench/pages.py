@@ -31,7 +31,6 @@ from django.contrib import admin
 
 from bench import harness
 from bench.common import Figure, percentile
-from generation.selectors.paging import DEEPEST_ROW, TASKS_PER_PAGE
 
 BENCH = "5 pages at scale"
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,10 +346,14 @@ class Page:
 
 def admin_pages_offered(label: str) -> int:
     """How many pages the admin's list of a model offers at most (EstimatedCountPaginator.num_pages)."""
+    from generation.selectors.paging import DEEPEST_ROW  # the selectors need Django set up
+
     return -(-DEEPEST_ROW // admin.site.get_model_admin(apps.get_model(label)).list_per_page)
 
 
 def pages(big_task_code: str, big_task_pk: int, task_count: int) -> list[Page]:
+    from generation.selectors.paging import TASKS_PER_PAGE  # the selectors need Django set up
+
     results = "/admin/generation/generationresult/"
     tasks = "/admin/generation/generationtask/"
     tasks_per_admin_page = admin.site.get_model_admin(apps.get_model("generation.GenerationTask")).list_per_page
