@@ -65,12 +65,12 @@ class FaceCheckAdmin(MachineMadeAdmin):
             raise PermissionDenied
         owner = None if request.user.is_superuser else request.user
         matches = faces_seen_before(newest_personas(owner=owner), owner=owner)
-        earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_pk for _, match in matches])
+        earlier = GenerationResult.objects.select_related("task").in_bulk([match.result_id for _, match in matches])
         everyone = owner is None
         context = self.admin_site.each_context(request) | {
             "title": f"Faces seen in an earlier task (the newest {RECENT} personas{'' if everyone else ' of yours'})",
             "threshold": settings.DUPLICATE_FACE_THRESHOLD,
-            "matches": [(result, earlier.get(match.result_pk), match) for result, match in matches],
+            "matches": [(result, earlier.get(match.result_id), match) for result, match in matches],
         }
         return TemplateResponse(request, "admin/generation/facecheck/seen_before.html", context)
 

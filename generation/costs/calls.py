@@ -26,7 +26,7 @@ log = logging.getLogger("generation.costs.calls")
 class Owner:
     task_pk: int | None
     unit_pk: int | None
-    result_pk: int | None
+    result_id: int | None
     user_pk: int | None
     unit_kind: str = ""
 
@@ -128,7 +128,7 @@ def record(
     row = ApiCall(
         task_id=owner.task_pk,
         unit_id=owner.unit_pk,
-        result_id=owner.result_pk,
+        result_id=owner.result_id,
         user_id=owner.user_pk,
         kind=kind,
         model=model,

@@ -109,14 +109,14 @@ def duplicate_of(task: GenerationTask, result: GenerationResult, face: np.ndarra
     earlier task too when FACE_DUPLICATES_ACROSS_TASKS is on. (result pk, distance) of the closest, or None."""
     closest: tuple[int, float] | None = None
     bases = FaceCheck.objects.filter(position=0, embedding__isnull=False, result__task=task).exclude(result=result)
-    for result_pk, stored in bases.values_list("result_id", "embedding"):
+    for result_id, stored in bases.values_list("result_id", "embedding"):
         apart = face_model.distance(face, embedding(stored))
         if apart < settings.DUPLICATE_FACE_THRESHOLD and (closest is None or apart < closest[1]):
-            closest = (result_pk, apart)
+            closest = (result_id, apart)
     if settings.FACE_DUPLICATES_ACROSS_TASKS:
         earlier = existing(shared_index().nearest(face, before_task=task.pk, within=settings.DUPLICATE_FACE_THRESHOLD))
         if earlier and (closest is None or earlier[0].distance < closest[1]):
-            closest = (earlier[0].result_pk, earlier[0].distance)
+            closest = (earlier[0].result_id, earlier[0].distance)
     return closest
 
 

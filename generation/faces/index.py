@@ -23,7 +23,7 @@ RECENT = 500
 
 @dataclass(frozen=True)
 class Match:
-    result_pk: int
+    result_id: int
     task_pk: int
     distance: float
 
@@ -49,10 +49,10 @@ class FaceIndex:
         self.read_until = now
         new = [(r, t, e) for r, t, e in fresh if r not in self.rows]
         self._squares = None
-        for result_pk, task_pk, stored in fresh:
-            if result_pk in self.rows:
-                self.matrix[self.rows[result_pk]] = np.frombuffer(bytes(stored), dtype=np.float32)
-                self.tasks[self.rows[result_pk]] = task_pk
+        for result_id, task_pk, stored in fresh:
+            if result_id in self.rows:
+                self.matrix[self.rows[result_id]] = np.frombuffer(bytes(stored), dtype=np.float32)
+                self.tasks[self.rows[result_id]] = task_pk
         if new:
             start = len(self.results)
             self.results = np.concatenate([self.results, np.array([r for r, _, _ in new], dtype=np.int64)])
@@ -81,11 +81,11 @@ def existing(matches: list[Match], owner=None) -> list[Match]:
     of `owner`'s tasks when given."""
     if not matches:
         return []
-    alive = GenerationResult.objects.filter(pk__in=[m.result_pk for m in matches])
+    alive = GenerationResult.objects.filter(pk__in=[m.result_id for m in matches])
     if owner is not None:
         alive = alive.filter(task__user=owner)
     kept = set(alive.values_list("pk", flat=True))
-    return [match for match in matches if match.result_pk in kept]
+    return [match for match in matches if match.result_id in kept]
 
 
 _index: FaceIndex | None = None
@@ -113,10 +113,10 @@ def faces_seen_before(results, owner=None) -> list[tuple[GenerationResult, Match
         if matches:
             candidates.append((result, matches))
     found_matches = [match for _, matches in candidates for match in matches]
-    alive = {match.result_pk for match in existing(found_matches, owner)}
+    alive = {match.result_id for match in existing(found_matches, owner)}
     found = []
     for result, matches in candidates:
-        live = [match for match in matches if match.result_pk in alive]
+        live = [match for match in matches if match.result_id in alive]
         if live:
             found.append((result, live[0]))
     return found

@@ -145,8 +145,8 @@ def gallery_page(
     open_units = PipelineUnit.objects.filter(
         result_id__in=pks, kind__in=list(BUSY_LABELS), state__in=PipelineUnit.OPEN_STATES
     ).values_list("result_id", "kind")
-    for result_pk, kind in open_units:
-        busy.setdefault(result_pk, BUSY_LABELS[kind])
+    for result_id, kind in open_units:
+        busy.setdefault(result_id, BUSY_LABELS[kind])
 
     def image(result: GenerationResult, url: str, position: int) -> Image:
         check = checks.get((result.pk, position))

@@ -2,7 +2,7 @@ from django.urls import path
 
 from generation.web import views
 
-persona = "tasks/<str:task_code>/personas/<int:result_pk>/"
+persona = "tasks/<str:task_code>/personas/<int:result_id>/"
 
 urlpatterns = [
     path("", views.task_list, name="home"),

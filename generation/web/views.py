@@ -216,10 +216,10 @@ PERSONA_ACTIONS = {
 
 @require_POST
 @staff_required
-def persona_action(request: HttpRequest, task_code: str, result_pk: int, action: str) -> HttpResponse:
+def persona_action(request: HttpRequest, task_code: str, result_id: int, action: str) -> HttpResponse:
     """An operator action on one persona of the gallery; back to where the user was, with what happened."""
     task = selectors.task_for(request.user, task_code)
-    result = get_object_or_404(task.results, pk=result_pk)
+    result = get_object_or_404(task.results, pk=result_id)
     back = back_to_gallery(request, task, result)
     try:
         if action == "delete":
@@ -330,9 +330,9 @@ def export_zip_status(request: HttpRequest, task_code: str) -> HttpResponse:
 
 @require_GET
 @staff_required
-def export_persona_zip(request: HttpRequest, task_code: str, result_pk: int) -> StreamingHttpResponse:
+def export_persona_zip(request: HttpRequest, task_code: str, result_id: int) -> StreamingHttpResponse:
     task = selectors.task_for(request.user, task_code)
-    result = get_object_or_404(task.results, pk=result_pk)
+    result = get_object_or_404(task.results, pk=result_id)
     return streamed(exports.persona_zip(result), "application/zip", exports.persona_filename(result))
 
 

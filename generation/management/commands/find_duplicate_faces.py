@@ -21,11 +21,11 @@ class Command(BaseCommand):
             results = GenerationResult.objects.filter(task=found)
         matches = faces_seen_before(results)
         earlier_ones = GenerationResult.objects.select_related("task").in_bulk(
-            [match.result_pk for _, match in matches]
+            [match.result_id for _, match in matches]
         )
         for result, match in matches:
-            earlier = earlier_ones.get(match.result_pk)
-            where = f"{earlier.full_name} of task {earlier.task.task_code}" if earlier else f"result {match.result_pk}"
+            earlier = earlier_ones.get(match.result_id)
+            where = f"{earlier.full_name} of task {earlier.task.task_code}" if earlier else f"result {match.result_id}"
             self.stdout.write(
                 f"{result.full_name} (task {result.task.task_code}, result {result.pk}) has the face of {where}: "
                 f"{match.distance:.2f} apart"

@@ -54,8 +54,8 @@ def _plan(task: GenerationTask, kind: str, units: list[tuple[int, int, int | Non
     """Create units (number, size, result id) that do not exist yet; planning twice plans once."""
     PipelineUnit.objects.bulk_create(
         [
-            PipelineUnit(task=task, kind=kind, number=number, size=size, result_id=result_pk)
-            for number, size, result_pk in units
+            PipelineUnit(task=task, kind=kind, number=number, size=size, result_id=result_id)
+            for number, size, result_id in units
         ],
         ignore_conflicts=True,
     )
@@ -83,19 +83,19 @@ def advance(task_pk: int, *, progress: bool = True) -> None:
 
 
 def _start_images_stage(task: GenerationTask) -> None:
-    result_pks = list(task.results.values_list("id", flat=True))
-    if not result_pks:
+    result_ids = list(task.results.values_list("id", flat=True))
+    if not result_ids:
         _finish(task, False, "No usable persona came out.\n" + task_notes(task))
         log.warning("task %s: failed, no usable persona", task.task_code)
         return
-    _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_pks])
+    _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_ids])
     task.update_status(Status.GENERATING_IMAGES)
     if not task.units.filter(kind__in=PipelineUnit.IMAGE_KINDS, state__in=PipelineUnit.OPEN_STATES).exists():
         # Every persona has its images already (new bios of a persona of a finished task): nothing to wait for.
         _end(task)
         return
     _dispatch(task)
-    log.info("task %s: %s persona(s) saved, images stage started", task.task_code, len(result_pks))
+    log.info("task %s: %s persona(s) saved, images stage started", task.task_code, len(result_ids))
 
 
 def _redo_duplicate_faces(task: GenerationTask) -> int:
