@@ -61,7 +61,7 @@ def images_stage_task(personas: int, images: int) -> int:
         for n in range(personas)
     )
     PipelineUnit.objects.bulk_create(
-        PipelineUnit(task=task, kind=PipelineUnit.Kind.IMAGES, number=r.pk, result_id=r.pk) for r in results
+        PipelineUnit(task=task, kind=PipelineUnit.Kind.PERSONA_IMAGES, number=r.pk, result_id=r.pk) for r in results
     )
     return task.pk
 

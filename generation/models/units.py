@@ -23,10 +23,11 @@ class PipelineUnit(models.Model):
 
     class Kind(models.TextChoices):
         BATCH = "batch", "Batch of personas"
-        IMAGES = "images", "Persona images"
-        # Operator actions on a persona already made:
-        PHOTOS = "photos", "New photos of a persona"
-        IMAGE = "image", "One new photo"
+        # A persona's images the first time: its base selfie and all its photos.
+        PERSONA_IMAGES = "images", "Persona images"
+        # Operator actions on a persona already made (the stored values are the original ones):
+        ALL_PHOTOS_AGAIN = "photos", "New photos of a persona"
+        ONE_PHOTO_AGAIN = "image", "One new photo"
         BIOS = "bios", "New bios of a persona"
 
     class State(models.TextChoices):
@@ -39,7 +40,7 @@ class PipelineUnit(models.Model):
     OPEN_STATES = (State.PENDING, State.QUEUED, State.RUNNING)
     # The kinds each running stage of a task waits for.
     DATA_KINDS = (Kind.BATCH, Kind.BIOS)
-    IMAGE_KINDS = (Kind.IMAGES, Kind.PHOTOS, Kind.IMAGE)
+    IMAGE_KINDS = (Kind.PERSONA_IMAGES, Kind.ALL_PHOTOS_AGAIN, Kind.ONE_PHOTO_AGAIN)
 
     # Both foreign keys cascade in the database too (created by the migration), so that deleting a task or result
     # in plain SQL still works.

@@ -41,9 +41,11 @@ def run_unit(unit_pk: int) -> None:
             elif unit.kind == Kind.BIOS:
                 note = run_new_bios(unit, lease)
             else:
-                photos = {Kind.IMAGES: run_images, Kind.PHOTOS: run_new_photos, Kind.IMAGE: run_new_image}[unit.kind](
-                    unit, lease
-                )
+                photos = {
+                    Kind.PERSONA_IMAGES: run_images,
+                    Kind.ALL_PHOTOS_AGAIN: run_new_photos,
+                    Kind.ONE_PHOTO_AGAIN: run_new_image,
+                }[unit.kind](unit, lease)
                 note = photos.note
         except LeaseLost:
             log_unit(unit, "stopped: another worker holds the unit now; nothing written", level=logging.WARNING)

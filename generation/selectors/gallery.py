@@ -21,9 +21,9 @@ GENDERS = {"f": "Women", "m": "Men"}
 VERDICT_FILTERS = {"look": FaceState.FLAGGED, "ok": FaceState.VERIFIED, "unchecked": FaceState.NOT_CHECKED}
 VIEWS = {"cards": "Cards", "faces": "Faces"}
 BUSY_LABELS = {
-    Kind.IMAGES: "Making photos…",
-    Kind.PHOTOS: "New photos on their way…",
-    Kind.IMAGE: "A new photo on its way…",
+    Kind.PERSONA_IMAGES: "Making photos…",
+    Kind.ALL_PHOTOS_AGAIN: "New photos on their way…",
+    Kind.ONE_PHOTO_AGAIN: "A new photo on its way…",
     Kind.BIOS: "New bios on their way…",
 }
 VERDICT_BADGES = {

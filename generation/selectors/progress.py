@@ -270,9 +270,9 @@ def task_state(task: GenerationTask) -> TaskState:
 
 WHAT_FAILED = {
     Kind.BATCH: ("a group of personas", "groups of personas"),
-    Kind.IMAGES: ("the photos of a persona", "the photos of {n} personas"),
-    Kind.PHOTOS: ("new photos of a persona", "new photos of {n} personas"),
-    Kind.IMAGE: ("one new photo", "{n} new photos"),
+    Kind.PERSONA_IMAGES: ("the photos of a persona", "the photos of {n} personas"),
+    Kind.ALL_PHOTOS_AGAIN: ("new photos of a persona", "new photos of {n} personas"),
+    Kind.ONE_PHOTO_AGAIN: ("one new photo", "{n} new photos"),
     Kind.BIOS: ("new bios of a persona", "new bios of {n} personas"),
 }
 

@@ -197,11 +197,11 @@ def cancel_task(task: GenerationTask, *, by: User) -> None:
 
 
 def regenerate_photos(result: GenerationResult) -> PipelineUnit:
-    return lifecycle.request_redo(result, PipelineUnit.Kind.PHOTOS)
+    return lifecycle.request_redo(result, PipelineUnit.Kind.ALL_PHOTOS_AGAIN)
 
 
 def regenerate_image(result: GenerationResult, position: int) -> PipelineUnit:
-    return lifecycle.request_redo(result, PipelineUnit.Kind.IMAGE, position=position)
+    return lifecycle.request_redo(result, PipelineUnit.Kind.ONE_PHOTO_AGAIN, position=position)
 
 
 def regenerate_bios(result: GenerationResult) -> PipelineUnit:

@@ -157,7 +157,7 @@ def run_first_persona(task: GenerationTask) -> tuple[PipelineUnit, PipelineUnit]
     try:
         lifecycle.start(task.pk)
         run_unit(task.units.get(kind=PipelineUnit.Kind.BATCH).pk)
-        first, waiting = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("pk")
+        first, waiting = task.units.filter(kind=PipelineUnit.Kind.PERSONA_IMAGES).order_by("pk")
         run_unit(first.pk)
     finally:
         lifecycle.inline.reset(token)

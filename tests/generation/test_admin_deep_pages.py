@@ -93,7 +93,7 @@ def rows_of_every_list(count: int) -> None:
     for n in range(count):
         task = make_task()
         result = make_result(task)
-        unit = PipelineUnit.objects.create(task=task, kind=PipelineUnit.Kind.IMAGES, number=1, result=result)
+        unit = PipelineUnit.objects.create(task=task, kind=PipelineUnit.Kind.PERSONA_IMAGES, number=1, result=result)
         ApiCall.objects.create(task=task, unit=unit, result=result, user=task.user, kind="base", model="gpt-image-1",
                                outcome="ok", latency_ms=900)  # fmt: skip
         FaceCheck.objects.create(result=result, position=0, verdict=FaceCheck.Verdict.OK, faces=1)

@@ -51,7 +51,7 @@ def test_deleting_a_running_task_is_refused_and_deletes_no_file_or_row(status):
 def test_a_stopped_task_waits_for_the_call_a_worker_still_finishes_before_it_is_deleted():
     task = task_with_files("cancelled")
     unit = PipelineUnit.objects.create(
-        task=task, kind=PipelineUnit.Kind.IMAGES, number=1, state=PipelineUnit.State.RUNNING,
+        task=task, kind=PipelineUnit.Kind.PERSONA_IMAGES, number=1, state=PipelineUnit.State.RUNNING,
         lease_until=timezone.now() + timedelta(minutes=1),
     )  # fmt: skip
     files = stored(task)

@@ -29,7 +29,7 @@ def images_stage_task(personas: int = 2) -> GenerationTask:
     task = make_task(number_to_generate=personas, status=GenerationTask.Status.GENERATING_IMAGES)
     for _ in range(personas):
         result = make_result(task, images=None, base_image_url=None)
-        PipelineUnit.objects.create(task=task, kind=Kind.IMAGES, number=result.pk, result=result)
+        PipelineUnit.objects.create(task=task, kind=Kind.PERSONA_IMAGES, number=result.pk, result=result)
     return task
 
 
@@ -227,10 +227,10 @@ def test_a_stopped_task_s_units_never_go_back_in_line():
 def test_one_persona_gets_one_image_unit_at_a_time_and_asking_twice_runs_once():
     task = make_task(status=GenerationTask.Status.COMPLETED)
     result = make_result(task)
-    photos = lifecycle.request_redo(result, Kind.PHOTOS)
-    assert lifecycle.request_redo(result, Kind.PHOTOS) == photos
+    photos = lifecycle.request_redo(result, Kind.ALL_PHOTOS_AGAIN)
+    assert lifecycle.request_redo(result, Kind.ALL_PHOTOS_AGAIN) == photos
     with pytest.raises(ValidationError, match="are being made; try again once they are done"):
-        lifecycle.request_redo(result, Kind.IMAGE, position=2)
+        lifecycle.request_redo(result, Kind.ONE_PHOTO_AGAIN, position=2)
     with pytest.raises(ValidationError, match="has no image 9"):
-        lifecycle.request_redo(make_result(task), Kind.IMAGE, position=9)
+        lifecycle.request_redo(make_result(task), Kind.ONE_PHOTO_AGAIN, position=9)
     assert task.units.count() == 1

@@ -91,7 +91,7 @@ def test_500s_on_every_grid_call_fail_the_task_and_name_each_persona(fake_openai
     for result in results:
         line = next(line for line in task.error_log.splitlines() if result.full_name in line)
         assert "The API failed or asked to try again (500)" in line and "failed 2 times" in line, line
-    images_units = task.units.filter(kind=PipelineUnit.Kind.IMAGES)
+    images_units = task.units.filter(kind=PipelineUnit.Kind.PERSONA_IMAGES)
     assert {(u.state, u.attempts) for u in images_units} == {(PipelineUnit.State.FAILED, settings.UNIT_MAX_ATTEMPTS)}
     # Bounded spending: personas x unit attempts x the backend's tries per call, and each base selfie made once.
     assert counts(fake_openai) == {
@@ -196,7 +196,7 @@ def test_an_unknown_image_model_stops_the_task_and_keeps_the_personas(fake_opena
     assert_personas_kept_their_data(task)
     # The first persona's call was fatal; the others were not run at all.
     assert counts(fake_openai) == {CHAT: 1, GENERATIONS: 1, EDITS: 0}
-    first, *others = task.units.filter(kind=PipelineUnit.Kind.IMAGES).order_by("id")
+    first, *others = task.units.filter(kind=PipelineUnit.Kind.PERSONA_IMAGES).order_by("id")
     assert "OPENAI_IMAGE_MODEL" in first.note
     assert [(u.state, u.attempts, u.note) for u in others] == [
         (PipelineUnit.State.FAILED, 0, "not run: the task was stopped")

@@ -271,7 +271,7 @@ def test_two_bases_made_at_the_same_moment_with_one_face_are_caught_when_the_sta
     lifecycle.advance(task.pk)
     lifecycle.advance(task.pk)
 
-    (redo,) = task.units.filter(kind=PipelineUnit.Kind.PHOTOS)
+    (redo,) = task.units.filter(kind=PipelineUnit.Kind.ALL_PHOTOS_AGAIN)
     assert redo.result_id == second.pk
     checks_on.send_next_image(GENERATIONS, faces.portrait(g))
     checks_on.send_next_image(EDITS, faces.grid([g, g, g, g]))
@@ -284,7 +284,7 @@ def test_two_bases_made_at_the_same_moment_with_one_face_are_caught_when_the_sta
     second.refresh_from_db()
     assert task.status == GenerationTask.Status.COMPLETED
     assert ".v" in second.base_image_url
-    assert task.units.filter(kind=PipelineUnit.Kind.PHOTOS).count() == 1
+    assert task.units.filter(kind=PipelineUnit.Kind.ALL_PHOTOS_AGAIN).count() == 1
 
 
 def two_tasks_with_one_face(checks_on) -> tuple[GenerationTask, GenerationTask]:

@@ -99,7 +99,7 @@ def test_retrying_a_task_whose_images_all_failed_repeats_no_paid_call_that_succe
     task.refresh_from_db()
     assert task.status == GenerationTask.Status.GENERATING_IMAGES and task.completed_at is None
     # The tries already made stay counted; the retry grants UNIT_MAX_ATTEMPTS more.
-    images_units = task.units.filter(kind=Kind.IMAGES)
+    images_units = task.units.filter(kind=Kind.PERSONA_IMAGES)
     assert {(u.attempts, u.attempt_limit) for u in images_units} == {(1, 1 + settings.UNIT_MAX_ATTEMPTS)}
     run_inline(task)
 
@@ -165,7 +165,7 @@ def test_a_second_try_of_an_eight_image_persona_makes_only_the_grid_that_failed(
 
     assert_task_stored_completely(task, s3_bucket)
     assert counts(fake_openai) == {CHAT: 1, GENERATIONS: 1, EDITS: 3}
-    assert task.units.get(kind=Kind.IMAGES).attempts == 2
+    assert task.units.get(kind=Kind.PERSONA_IMAGES).attempts == 2
 
 
 def test_the_retry_task_command_reports_what_it_requeued(fake_openai, s3_bucket, settings):
@@ -183,7 +183,7 @@ def test_the_retry_task_command_reports_what_it_requeued(fake_openai, s3_bucket,
     call_command("retry_task", task.task_code.upper(), stdout=out)
 
     assert out.getvalue().strip() == f"Task {task.task_code}: 2 unit(s) queued again."
-    images_units = task.units.filter(kind=Kind.IMAGES)
+    images_units = task.units.filter(kind=Kind.PERSONA_IMAGES)
     assert {u.state for u in images_units} == {State.QUEUED}
     jobs = sorted(q.task["args"] for q in OrmQ.objects.all())
     assert jobs == sorted((u.pk,) for u in images_units)
@@ -260,7 +260,7 @@ def test_an_images_unit_rerun_after_its_files_were_stored_reuses_them(fake_opena
     records them without a single API call and without writing a file."""
     task = submit(number_to_generate=2)
     run_data_stage(task)
-    first, second = task.units.filter(kind=Kind.IMAGES).order_by("id")
+    first, second = task.units.filter(kind=Kind.PERSONA_IMAGES).order_by("id")
     run_unit(first.pk)
     result = GenerationResult.objects.get(pk=first.result_id)
     urls = (result.base_image_url, result.images)
@@ -292,7 +292,7 @@ def test_a_unit_whose_worker_keeps_dying_is_given_up_and_the_task_still_ends(fak
     settings.UNIT_MAX_ATTEMPTS = 3
     task = submit(number_to_generate=2)
     run_data_stage(task)
-    doomed, healthy = task.units.filter(kind=Kind.IMAGES).order_by("id")
+    doomed, healthy = task.units.filter(kind=Kind.PERSONA_IMAGES).order_by("id")
     PipelineUnit.objects.filter(pk=doomed.pk).update(
         state=State.RUNNING, attempts=3, lease_until=timezone.now() + timedelta(minutes=5)
     )
@@ -324,7 +324,7 @@ def test_a_unit_whose_worker_died_before_the_last_try_is_run_again(fake_openai, 
     settings.UNIT_MAX_ATTEMPTS = 3
     task = submit(number_to_generate=1)
     run_data_stage(task)
-    unit = task.units.get(kind=Kind.IMAGES)
+    unit = task.units.get(kind=Kind.PERSONA_IMAGES)
     PipelineUnit.objects.filter(pk=unit.pk).update(
         state=State.RUNNING, attempts=2, lease_until=timezone.now() - timedelta(seconds=1)
     )
@@ -343,7 +343,7 @@ def test_the_sweep_requeues_a_unit_whose_lease_ran_out_and_leaves_live_leases_an
     def images_task(lease_until) -> tuple[GenerationTask, PipelineUnit]:
         task = make_task(status=GenerationTask.Status.GENERATING_IMAGES, number_to_generate=1)
         result = make_result(task, images=None)
-        unit = PipelineUnit.objects.create(task=task, kind=Kind.IMAGES, number=result.pk, result=result)
+        unit = PipelineUnit.objects.create(task=task, kind=Kind.PERSONA_IMAGES, number=result.pk, result=result)
         PipelineUnit.objects.filter(pk=unit.pk).update(
             state=State.RUNNING, attempts=1, lease_token=1, lease_until=lease_until
         )
@@ -405,7 +405,7 @@ def test_the_sweep_ends_a_quiet_task_whose_units_all_finished_but_whose_end_was_
 def test_the_sweep_starts_the_images_stage_of_a_task_whose_data_stage_end_was_lost(fake_openai, s3_bucket):
     task = submit(number_to_generate=2)
     run_data_stage(task)
-    task.units.filter(kind=Kind.IMAGES).delete()
+    task.units.filter(kind=Kind.PERSONA_IMAGES).delete()
     GenerationTask.objects.filter(pk=task.pk).update(status=GenerationTask.Status.GENERATING_DATA)
     quiet_past_one_lease(task)
     OrmQ.objects.all().delete()
@@ -414,7 +414,7 @@ def test_the_sweep_starts_the_images_stage_of_a_task_whose_data_stage_end_was_lo
 
     task.refresh_from_db()
     assert task.status == GenerationTask.Status.GENERATING_IMAGES
-    images_units = task.units.filter(kind=Kind.IMAGES)
+    images_units = task.units.filter(kind=Kind.PERSONA_IMAGES)
     assert images_units.count() == 2 and {u.state for u in images_units} == {State.QUEUED}
     assert sorted(q.task["args"] for q in OrmQ.objects.all()) == sorted((u.pk,) for u in images_units)
 
@@ -435,7 +435,7 @@ def test_cancelling_a_running_task_ends_it_cancelled_with_who_cancelled_and_runs
     assert "Cancelled by ops@example.com" in task.error_log
     assert task.completed_at is not None and task.updated_at >= task.completed_at >= task.created_at
     assert fake_openai.calls(GENERATIONS) == [] and fake_openai.calls(EDITS) == []
-    images_units = task.units.filter(kind=Kind.IMAGES)
+    images_units = task.units.filter(kind=Kind.PERSONA_IMAGES)
     assert [(u.state, u.attempts, u.note) for u in images_units] == [
         (State.FAILED, 0, "not run: the task was stopped")
     ] * 2

@@ -82,7 +82,7 @@ def running_when_some_personas_have_images(task: GenerationTask) -> bool:
     if task.status != GenerationTask.Status.GENERATING_IMAGES:
         return False
     with_images = task.results.filter(images__isnull=False).count()
-    running = task.units.filter(kind=Kind.IMAGES, state=State.RUNNING).exists()
+    running = task.units.filter(kind=Kind.PERSONA_IMAGES, state=State.RUNNING).exists()
     return 0 < with_images < task.number_to_generate and running
 
 
@@ -115,7 +115,7 @@ def assert_exactly_stored(task: GenerationTask, held: list[PipelineUnit], bucket
     assert_task_stored_completely(task, bucket)
     units = task.units.all()
     assert {unit.state for unit in units} == {State.DONE}
-    assert units.filter(kind=Kind.IMAGES).count() == task.number_to_generate
+    assert units.filter(kind=Kind.PERSONA_IMAGES).count() == task.number_to_generate
     for unit in held:
         unit.refresh_from_db()
         assert unit.attempts >= 2, (unit, unit.attempts)
@@ -237,7 +237,7 @@ def test_a_unit_whose_api_call_outlasts_several_leases_keeps_its_lease_and_runs_
     start_cluster()
     task = submit(number_to_generate=1, images_per_persona=4)
     unit = wait_until(
-        lambda: task.units.filter(kind=Kind.IMAGES, state=State.RUNNING).first(), 60, message="the images unit"
+        lambda: task.units.filter(kind=Kind.PERSONA_IMAGES, state=State.RUNNING).first(), 60, message="the images unit"
     )
     first_lease_end = unit.lease_until
     time.sleep(settings.UNIT_LEASE_SECONDS * 1.2)
@@ -259,7 +259,7 @@ def test_a_worker_that_lost_its_lease_writes_nothing_when_its_call_returns(
     cluster = start_cluster()
     task = submit(number_to_generate=1, images_per_persona=4)
     wait_until(lambda: task.results.filter(base_image_url__isnull=False).exists(), 60, message="the base to be stored")
-    unit = task.units.get(kind=Kind.IMAGES, state=State.RUNNING)
+    unit = task.units.get(kind=Kind.PERSONA_IMAGES, state=State.RUNNING)
     PipelineUnit.objects.filter(pk=unit.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     taken_over = lifecycle.claim(unit.pk)
     assert taken_over is not None and taken_over.lease_token == unit.lease_token + 1

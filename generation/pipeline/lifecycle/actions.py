@@ -46,8 +46,10 @@ def retry(task: GenerationTask, *, by: User | None = None) -> int:
             stage = Status.GENERATING_DATA
         else:
             missing = results_missing_images(task)
-            _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in missing])
-            reopened += _reopen(task.units.filter(kind=Kind.IMAGES, result_id__in=missing, state=State.DONE), now)
+            _plan(task, Kind.PERSONA_IMAGES, [(pk, 0, pk) for pk in missing])
+            reopened += _reopen(
+                task.units.filter(kind=Kind.PERSONA_IMAGES, result_id__in=missing, state=State.DONE), now
+            )
             stage = Status.GENERATING_IMAGES
         if not task.units.filter(state__in=PipelineUnit.OPEN_STATES).exists():
             raise ValidationError(f"Task {task.task_code} has nothing left to retry.")
@@ -89,7 +91,7 @@ def results_missing_images(task: GenerationTask) -> list[int]:
 
 # --- Operator actions on a persona, or a task that came out short ----------------------------------------------
 
-ACTION_STAGES = {Kind.PHOTOS: Status.GENERATING_IMAGES, Kind.IMAGE: Status.GENERATING_IMAGES,
+ACTION_STAGES = {Kind.ALL_PHOTOS_AGAIN: Status.GENERATING_IMAGES, Kind.ONE_PHOTO_AGAIN: Status.GENERATING_IMAGES,
                  Kind.BIOS: Status.GENERATING_DATA}  # fmt: skip
 
 
@@ -119,7 +121,7 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
     with transaction.atomic():
         task = _locked_task(result.task_id)
         _may_take_action(task, stage)
-        if kind == Kind.IMAGE and not 1 <= (position or 0) <= len(result.images or []):
+        if kind == Kind.ONE_PHOTO_AGAIN and not 1 <= (position or 0) <= len(result.images or []):
             raise ValidationError(f"{result.full_name} has no image {position}.")
         same = task.units.filter(kind=kind, result=result, target=position, state__in=PipelineUnit.OPEN_STATES)
         unit = same.first()
@@ -127,7 +129,7 @@ def request_redo(result: GenerationResult, kind: str, *, position: int | None = 
         if unit is None and task.units.filter(kind__in=kinds, result=result, state__in=PipelineUnit.OPEN_STATES):
             # Two image units of one persona would each write back the list they read, and prune the other's files.
             raise ValidationError(f"New photos of {result.full_name} are being made; try again once they are done.")
-        if kind == Kind.IMAGE and not (
+        if kind == Kind.ONE_PHOTO_AGAIN and not (
             storage.is_stored_image(result.base_image_url) and storage.is_stored_image(result.images[position - 1])
         ):
             raise ValidationError(f"{result.full_name} has no stored base or photo {position} to make it from.")
@@ -157,9 +159,9 @@ def generate_missing(task: GenerationTask) -> int:
             sizes = _batch_sizes(missing, settings.PERSONAS_PER_BATCH)
             _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, first)])
         if without_images:
-            _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in without_images])
+            _plan(task, Kind.PERSONA_IMAGES, [(pk, 0, pk) for pk in without_images])
             ended = task.units.filter(
-                kind=Kind.IMAGES, result_id__in=without_images, state__in=[State.DONE, State.FAILED]
+                kind=Kind.PERSONA_IMAGES, result_id__in=without_images, state__in=[State.DONE, State.FAILED]
             )
             _reopen(ended, timezone.now())
         _run_again(task, stage)

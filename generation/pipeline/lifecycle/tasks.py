@@ -88,7 +88,7 @@ def _start_images_stage(task: GenerationTask) -> None:
         _finish(task, False, "No usable persona came out.\n" + task_notes(task))
         log.warning("task %s: failed, no usable persona", task.task_code)
         return
-    _plan(task, Kind.IMAGES, [(pk, 0, pk) for pk in result_ids])
+    _plan(task, Kind.PERSONA_IMAGES, [(pk, 0, pk) for pk in result_ids])
     task.update_status(Status.GENERATING_IMAGES)
     if not task.units.filter(kind__in=PipelineUnit.IMAGE_KINDS, state__in=PipelineUnit.OPEN_STATES).exists():
         # Every persona has its images already (new bios of a persona of a finished task): nothing to wait for.
@@ -105,12 +105,12 @@ def _redo_duplicate_faces(task: GenerationTask) -> int:
         return 0
     queued = 0
     for _, later, distance in face_checks.duplicate_pairs(task):
-        redone = task.units.filter(kind=Kind.PHOTOS, result_id=later).exists()
+        redone = task.units.filter(kind=Kind.ALL_PHOTOS_AGAIN, result_id=later).exists()
         busy = task.units.filter(kind__in=PipelineUnit.IMAGE_KINDS, result_id=later, state__in=PipelineUnit.OPEN_STATES)
         if redone or busy.exists():
             continue
-        number = (task.units.filter(kind=Kind.PHOTOS).aggregate(top=Max("number"))["top"] or 0) + 1
-        PipelineUnit.objects.create(task=task, kind=Kind.PHOTOS, number=number, result_id=later,
+        number = (task.units.filter(kind=Kind.ALL_PHOTOS_AGAIN).aggregate(top=Max("number"))["top"] or 0) + 1
+        PipelineUnit.objects.create(task=task, kind=Kind.ALL_PHOTOS_AGAIN, number=number, result_id=later,
                                     note=f"its base showed another persona's face ({distance:.2f} apart)")  # fmt: skip
         queued += 1
     if queued:
@@ -138,7 +138,11 @@ def task_notes(task: GenerationTask) -> str:
     for unit in units:
         if unit.kind != Kind.BATCH and unit.result:
             who = f"{unit.result.firstname} {unit.result.lastname} (result {unit.result_id})"
-            done = "failed" if unit.state == State.FAILED else ("face checks" if unit.kind == Kind.IMAGES else "done")
+            done = (
+                "failed"
+                if unit.state == State.FAILED
+                else ("face checks" if unit.kind == Kind.PERSONA_IMAGES else "done")
+            )
             lines.append(f"{unit.get_kind_display().lower()} of {who} {done}: {unit.note}")
         elif unit.kind == Kind.BATCH:
             lines.append(unit.note if unit.note.startswith("batch") else f"batch {unit.number} failed: {unit.note}")

@@ -36,8 +36,8 @@ def _end_unit(unit: PipelineUnit, state: str, note: str, *, error_code: str = ""
         if written and images is not None:
             urls = {"images": images} | ({"base_image_url": base_url} if base_url else {})
             GenerationResult.objects.filter(pk=unit.result_id).update(**urls)
-            made = 1 if unit.kind == Kind.IMAGE else len(images)
-            usage.add(unit.task.user_id, personas=1 if unit.kind == Kind.IMAGES else 0, images=made)
+            made = 1 if unit.kind == Kind.ONE_PHOTO_AGAIN else len(images)
+            usage.add(unit.task.user_id, personas=1 if unit.kind == Kind.PERSONA_IMAGES else 0, images=made)
     if not written:
         log_unit(unit, "lease lost before its outcome (%s) was written; the next holder's stands", state,
                  level=logging.WARNING)  # fmt: skip
@@ -50,7 +50,7 @@ def complete_unit(unit: PipelineUnit, note: str = "", *, images: list[str] | Non
                   base_url: str | None = None) -> None:  # fmt: skip
     if when_database_answers(lambda: _end_unit(unit, State.DONE, note, images=images, base_url=base_url)):
         log_unit(unit, "done%s", f" ({note})" if note else "")
-        if unit.kind in (Kind.PHOTOS, Kind.IMAGE):
+        if unit.kind in (Kind.ALL_PHOTOS_AGAIN, Kind.ONE_PHOTO_AGAIN):
             prune(unit)
     when_database_answers(advance, unit.task.pk)
 
@@ -86,7 +86,7 @@ def retry_unit_later(unit: PipelineUnit, reason: str) -> None:
 def fail_unit(unit: PipelineUnit, reason: str, *, error_code: str = "") -> None:
     """This unit failed for good; the task goes on with the others, unless the same rejection keeps coming."""
     ended = when_database_answers(lambda: _end_unit(unit, State.FAILED, reason, error_code=error_code))
-    if ended and unit.kind in (Kind.PHOTOS, Kind.IMAGE):
+    if ended and unit.kind in (Kind.ALL_PHOTOS_AGAIN, Kind.ONE_PHOTO_AGAIN):
         prune(unit)
     if ended and error_code:
         repeated = _same_rejection_in_a_row(unit.task, error_code)
