@@ -279,10 +279,11 @@ FACE_DUPLICATES_ACROSS_TASKS = env.bool("FACE_DUPLICATES_ACROSS_TASKS", default=
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_TEXT_MODEL = env.str("OPENAI_TEXT_MODEL", default="gpt-5.4-mini")
 OPENAI_IMAGE_MODEL = env.str("OPENAI_IMAGE_MODEL", default="gpt-image-2")
-OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # base selfie and 2x2 grids
-OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a 2x4 grid
+OPENAI_IMAGE_SIZE = env.str("OPENAI_IMAGE_SIZE", default="1024x1024")  # a "square" image: base selfie, 2x2 grids
+OPENAI_TALL_IMAGE_SIZE = env.str("OPENAI_TALL_IMAGE_SIZE", default="1024x1536")  # a "portrait" image: a 2x4 grid
 OPENAI_IMAGE_QUALITY = env.str("OPENAI_IMAGE_QUALITY", default="medium")
-# Prices of the models, over the defaults of generation/costs/prices.py: JSON, e.g.
+# Prices of the models, over the defaults of generation/costs/prices.py (read by integrations/openai/asks.py):
+# JSON, e.g.
 # {"my-model": {"per_million": {"text_input": 0.5, "image_output": 20}, "per_image": {"medium": 0.02}}}
 OPENAI_PRICES = env.str("OPENAI_PRICES", default="")
 

@@ -22,7 +22,11 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self) -> None:
-        from generation.integrations import checks  # noqa: F401  (registers them)
+        from generation.costs import plans
+        from generation.integrations import backends, checks  # noqa: F401  (checks: registers them)
+
+        # Costs sit below the integrations: the backend in use tells them what it asks for (models, sizes, prices).
+        plans.use(backends.plan)
 
         # The workers and the commands share the embedded SQLite file with the web server.
         connection_created.connect(sqlite.install, dispatch_uid="avatar_project.sqlite.install")

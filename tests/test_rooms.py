@@ -13,7 +13,7 @@ APPS = ("generation", "accounts", "siteconfig", "avatar_project")
 ALLOWED_LATE_IMPORTS = {
     # Start-up hooks: they run once the app registry is ready, and apps.py itself is imported before any model
     # can be. The worker preparation imports the pipeline once before django-q2 forks, so no worker pays for it.
-    ("generation/apps.py", "ready"): "system checks register once the app registry is ready",
+    ("generation/apps.py", "ready"): "system checks and the costs' backend plan register once the registry is ready",
     ("generation/apps.py", "prepare_for_workers"): "imports the pipeline in the cluster's parent, before the fork",
     ("generation/apps.py", "restore_sweep_schedules"): "the lifecycle imports models, which apps.py may not",
     # dlib is a large native library: only processes that check faces load it, on the first check.

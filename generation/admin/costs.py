@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -11,7 +10,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from generation.admin.base import EstimatedCountPaginator, MachineMadeAdmin, task_admin_url
-from generation.costs import prices
+from generation.costs import plans, prices
 from generation.models import ApiCall, UserBudget
 
 
@@ -23,7 +22,8 @@ class ModelFilter(admin.SimpleListFilter):
     parameter_name = "model"
 
     def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        names = set(prices.table()) | {settings.OPENAI_TEXT_MODEL, settings.OPENAI_IMAGE_MODEL}
+        plan = plans.current()
+        names = set(prices.table()) | {plan.text_model, plan.image_model}
         return [(name, name) for name in sorted(names)]
 
     def queryset(self, request: HttpRequest, queryset):

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from generation.costs import prices
-from generation.imaging.grids import grid_layouts, grid_size
+from generation.costs import plans, prices
+from generation.imaging.grids import grid_layouts, grid_shape
 from generation.models import ApiCall, FaceCheck, GenerationTask, TaskBudget, TaskRun, UserBudget
 
 Kind = ApiCall.Kind
@@ -69,13 +69,16 @@ def usd(amount: Decimal | float | int | None) -> Decimal:
     return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
 
 
-def _nominal_image(size: str, references: int) -> prices.Usage:
+def _nominal_image(size: str, references: int, quality: str | None = None) -> prices.Usage:
+    """One image call of this pixel size ("WxH"; "auto" counts as 1024x1024) at the plan's quality (or the one
+    given)."""
     width, _, height = size.partition("x")
     try:
         pixels = int(width) * int(height)
     except ValueError:
         pixels = 1024 * 1024
-    tokens = OUTPUT_TOKENS_1024.get(settings.OPENAI_IMAGE_QUALITY, OUTPUT_TOKENS_1024["medium"])
+    quality = plans.current().quality if quality is None else quality
+    tokens = OUTPUT_TOKENS_1024.get(quality, OUTPUT_TOKENS_1024["medium"])
     return prices.Usage(
         text_input=NOMINAL_PROMPT_TOKENS,
         image_input=NOMINAL_REFERENCE_TOKENS * references,
@@ -84,8 +87,9 @@ def _nominal_image(size: str, references: int) -> prices.Usage:
     )
 
 
-def typical_cost(kind: str, model: str, nominal: prices.Usage) -> prices.Price:
-    """The cost of one call of this kind: its recent calls' average usage at today's prices, else the nominal."""
+def typical_cost(kind: str, model: str, nominal: prices.Usage, quality: str | None = None) -> prices.Price:
+    """The cost of one call of this kind: its recent calls' average usage at today's prices, else the nominal. Image
+    calls are priced at the plan's quality (or the one given)."""
     recent = ApiCall.objects.filter(kind=kind, model=model, outcome=ApiCall.Outcome.OK).order_by("-created_at")
     ids = list(recent.values_list("id", flat=True)[:RECENT_CALLS])
     usage = nominal
@@ -95,9 +99,11 @@ def typical_cost(kind: str, model: str, nominal: prices.Usage) -> prices.Price:
             text_output=Avg("text_output_tokens"), image_output=Avg("image_output_tokens"), images=Avg("images"),
         )  # fmt: skip
         usage = prices.Usage(**{name: round(value or 0) for name, value in means.items()})
-    return prices.cost(
-        model, usage, quality="" if kind in (Kind.PERSONAS, Kind.BIOS) else settings.OPENAI_IMAGE_QUALITY
-    )
+    if kind in (Kind.PERSONAS, Kind.BIOS):
+        quality = ""
+    elif quality is None:
+        quality = plans.current().quality
+    return prices.cost(model, usage, quality=quality)
 
 
 def replacement_rate() -> float:
@@ -127,7 +133,8 @@ def estimate(number: int, images_per_persona: int) -> Estimate:
     """What a task of this size should cost and take, from the price table, the usage of recent calls and the
     face checks' replacement rate."""
 
-    if settings.GENERATION_BACKEND != "openai":  # the offline generator calls nothing
+    plan = plans.current()
+    if not plan.paid:  # the offline generator calls nothing
         return Estimate(Decimal("0.00"), True, seconds_per_persona() * number, {}, 0.0)
     batches = math.ceil(number / settings.PERSONAS_PER_BATCH)
     layouts = grid_layouts(images_per_persona)
@@ -135,22 +142,21 @@ def estimate(number: int, images_per_persona: int) -> Estimate:
     chat = prices.Usage(
         text_input=NOMINAL_CHAT.text_input, text_output=NOMINAL_CHAT.text_output * settings.PERSONAS_PER_BATCH
     )
+    square, quality = plan.size("square"), plan.quality
     parts = [
-        (Kind.PERSONAS, batches, settings.OPENAI_TEXT_MODEL, chat),
-        (Kind.BASE, number, settings.OPENAI_IMAGE_MODEL, _nominal_image(settings.OPENAI_IMAGE_SIZE, 0)),
+        (Kind.PERSONAS, batches, plan.text_model, chat),
+        (Kind.BASE, number, plan.image_model, _nominal_image(square, 0, quality)),
     ]
     for layout in layouts:
-        parts.append((Kind.GRID, number, settings.OPENAI_IMAGE_MODEL, _nominal_image(grid_size(layout), 1)))
+        parts.append((Kind.GRID, number, plan.image_model, _nominal_image(plan.size(grid_shape(layout)), 1, quality)))
     replacements = round(number * images_per_persona * rate)
-    parts.append(
-        (Kind.REPLACEMENT, replacements, settings.OPENAI_IMAGE_MODEL, _nominal_image(settings.OPENAI_IMAGE_SIZE, 2))
-    )
+    parts.append((Kind.REPLACEMENT, replacements, plan.image_model, _nominal_image(square, 2, quality)))
     total, priced, counted = Decimal(0), True, {}
     for kind, count, model, nominal in parts:
         if not count:
             continue
         counted[kind] = counted.get(kind, 0) + count
-        price = typical_cost(kind, model, nominal)
+        price = typical_cost(kind, model, nominal, quality)
         total += price.usd * count
         priced = priced and price.known
     return Estimate(usd(total), priced, seconds_per_persona() * number, counted, rate)

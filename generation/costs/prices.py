@@ -1,4 +1,5 @@
-"""What an API call costs: a price table, which operators override with OPENAI_PRICES (JSON), and the arithmetic.
+"""What an API call costs: a price table, which operators override with OPENAI_PRICES (JSON, read by the OpenAI
+integration and handed over in the backend's plan: generation/costs/plans.py), and the arithmetic.
 
 Prices are per million tokens, by kind of token, as OpenAI bills its GPT Image and text models. A model may also
 carry a price per image, by quality, for servers that answer without a `usage` block. A model the table does not
@@ -6,12 +7,12 @@ name costs nothing and is marked unpriced, so the pages say "price unknown" rath
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from generation.costs import plans
 
 TOKEN_KINDS = ("text_input", "image_input", "text_output", "image_output")
 PER_MILLION = Decimal(1_000_000)
@@ -87,14 +88,9 @@ def parse(table: dict) -> dict[str, dict[str, dict[str, Decimal]]]:
 
 
 def table() -> dict[str, dict[str, dict[str, Decimal]]]:
-    """The defaults, with OPENAI_PRICES laid over them model by model (read each time: it is a small table)."""
-    override = settings.OPENAI_PRICES
-    if isinstance(override, str):
-        try:
-            override = json.loads(override) if override.strip() else {}
-        except json.JSONDecodeError as error:
-            raise ImproperlyConfigured(f"OPENAI_PRICES is not valid JSON: {error}") from error
-    return parse(DEFAULT_PRICES) | parse(override or {})
+    """The defaults, with the plan's prices (OPENAI_PRICES) laid over them model by model (read each time: it is a
+    small table)."""
+    return parse(DEFAULT_PRICES) | parse(plans.current().prices)
 
 
 def cost(model: str, usage: Usage, *, quality: str = "") -> Price:

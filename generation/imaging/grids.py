@@ -3,9 +3,13 @@ Read by the pipeline that asks for the grids and by the estimate that prices the
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.conf import settings
 
 Layout = tuple[int, int]  # columns, rows
+# The shape an image is asked in, in our words: the backend turns it into the pixels its API takes.
+Shape = Literal["square", "portrait"]
 
 
 def grid_layouts(images_per_persona: int) -> list[Layout]:
@@ -28,6 +32,7 @@ def position_in_grid(position: int, images_per_persona: int) -> tuple[int, Layou
     raise ValueError(f"Position {position} is beyond {images_per_persona} images.")
 
 
-def grid_size(layout: Layout) -> str:
+def grid_shape(layout: Layout) -> Shape:
+    """A grid taller than it is wide (2x4) is asked as a portrait image, any other as a square one."""
     cols, rows = layout
-    return settings.OPENAI_TALL_IMAGE_SIZE if rows > cols else settings.OPENAI_IMAGE_SIZE
+    return "portrait" if rows > cols else "square"

@@ -7,6 +7,7 @@ from functools import cache
 
 from django.conf import settings
 
+from generation.costs.plans import Plan
 from generation.integrations.contract import (
     BackendError,
     FatalBackendError,
@@ -18,6 +19,7 @@ from generation.integrations.contract import (
     TransientBackendError,
 )
 from generation.integrations.offline import OfflineBackend
+from generation.integrations.openai import asks
 from generation.integrations.openai.backend import OpenAIBackend
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "RejectedInputError",
     "TransientBackendError",
     "get_backend",
+    "plan",
 ]
 
 
@@ -40,3 +43,9 @@ def get_backend() -> GenerationBackend:
     if settings.GENERATION_BACKEND == "offline":
         return OfflineBackend()
     raise ValueError(f"Unknown GENERATION_BACKEND {settings.GENERATION_BACKEND!r}: use 'openai' or 'offline'.")
+
+
+def plan() -> Plan:
+    """What the backend the settings name asks for, as costs need it (handed to costs.plans at start-up). The
+    offline generator pays for nothing; the price table still prices any call recorded."""
+    return asks.plan(paid=settings.GENERATION_BACKEND == "openai")

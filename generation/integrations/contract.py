@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from generation.imaging.grids import Shape
+
 
 class BackendError(Exception):
     """Base of the errors a backend raises; the message is meant for the task's error log. `code` says what the
@@ -55,8 +57,9 @@ class GenerationBackend(Protocol):
     def generate_personas(self, request: PersonaRequest) -> list[dict]:
         """Raw persona dicts (firstname, lastname, gender, bio_<platform>); the pipeline validates them."""
 
-    def generate_image(self, prompt: str, *, size: str) -> bytes:
-        """One image from a text prompt, as encoded bytes (PNG or JPEG)."""
+    def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
+        """One image from a text prompt, as encoded bytes (PNG or JPEG), in the shape asked ("square", "portrait"):
+        the backend chooses its pixels."""
 
-    def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
+    def edit_image(self, references: list[bytes], prompt: str, *, shape: Shape, grid: tuple[int, int] | None) -> bytes:
         """One image made from reference images; `grid` (columns, rows) when a photo grid is asked."""

@@ -12,12 +12,15 @@ import re
 from faker import Faker
 from PIL import Image, ImageDraw, ImageStat
 
+from generation.imaging.grids import Shape
 from generation.integrations.contract import PersonaRequest
 from generation.integrations.languages import BIO_LANGUAGES
 from siteconfig.defaults import BIO_LIMITS
 
 SKIN = [(241, 194, 167), (224, 172, 140), (198, 134, 103), (160, 102, 72), (110, 70, 50)]
 HAIR = [(35, 25, 20), (90, 60, 35), (160, 120, 70), (200, 170, 110), (120, 40, 30), (60, 60, 60)]
+# The pixels of each shape: those the OpenAI backend asks for by default, so both go through the same split.
+PIXELS: dict[str, tuple[int, int]] = {"square": (1024, 1024), "portrait": (1024, 1536)}
 SCENES = [(110, 160, 200), (120, 170, 110), (200, 150, 110), (150, 120, 170), (90, 110, 130), (210, 190, 140)]
 
 
@@ -70,16 +73,16 @@ class OfflineBackend:
             )
         return personas
 
-    def generate_image(self, prompt: str, *, size: str) -> bytes:
-        width, height = _size(size)
+    def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
+        width, height = PIXELS[shape]
         rng = _rng(prompt)
         look = (rng.choice(SKIN), rng.choice(HAIR))
         image = Image.new("RGB", (width, height), rng.choice(SCENES))
         _draw_person(ImageDraw.Draw(image), (0, 0, width, height), look, rng)
         return _png(image)
 
-    def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
-        width, height = _size(size)
+    def edit_image(self, references: list[bytes], prompt: str, *, shape: Shape, grid: tuple[int, int] | None) -> bytes:
+        width, height = PIXELS[shape]
         rng = random.Random()  # like a real model: the same request twice gives other pictures
         look = _look_of(references[0]) if references else (rng.choice(SKIN), rng.choice(HAIR))
         if not grid:
@@ -99,11 +102,6 @@ class OfflineBackend:
                 _draw_person(ImageDraw.Draw(photo), (0, 0, right - left, bottom - top), look, rng)
                 image.paste(photo, (left, top))
         return _png(image)
-
-
-def _size(size: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)x(\d+)", size or "")
-    return (int(match[1]), int(match[2])) if match else (1024, 1024)
 
 
 def _cuts(length: int, parts: int, border: int, rng: random.Random) -> list[tuple[int, int]]:

@@ -86,7 +86,7 @@ class FaceReview:
         result = self.unit.result
         prompt = replacement_prompt(firstname=result.firstname, gender=result.gender)
         ratelimit.wait_for_slot("image")
-        photo = get_backend().edit_image([base, tile], prompt, size=settings.OPENAI_IMAGE_SIZE, grid=None)
+        photo = get_backend().edit_image([base, tile], prompt, shape="square", grid=None)
         with Image.open(io.BytesIO(tile)) as cut:
             size = cut.size
         return fit_tile(

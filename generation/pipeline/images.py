@@ -15,7 +15,7 @@ from django.conf import settings
 from generation.costs import calls
 from generation.faces import checks as face_checks
 from generation.faces import reference as faces
-from generation.imaging.grids import Layout, grid_layouts, grid_size
+from generation.imaging.grids import Layout, grid_layouts, grid_shape
 from generation.imaging.metadata import with_ai_metadata
 from generation.imaging.photos import Photo, split_grid_photos, thumbnails_of
 from generation.integrations import provenance, storage
@@ -46,7 +46,7 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
                 break
             ratelimit.wait_for_slot("image")
             try:
-                return backend.edit_image([storage.read(face_key)], prompt, size=settings.OPENAI_IMAGE_SIZE, grid=None)
+                return backend.edit_image([storage.read(face_key)], prompt, shape="square", grid=None)
             except RefusedError:
                 refused.add(face_key)
         if refused:
@@ -58,7 +58,7 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
         firstname=result.firstname, gender=result.gender, description=task.persona_description, with_reference=False
     )
     ratelimit.wait_for_slot("image")
-    return backend.generate_image(prompt, size=settings.OPENAI_IMAGE_SIZE)
+    return backend.generate_image(prompt, shape="square")
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -173,7 +173,7 @@ def make_tiles(
         part=part[0],
         parts=part[1],
     )
-    grid = get_backend().edit_image([base], prompt, size=grid_size(layout), grid=layout)
+    grid = get_backend().edit_image([base], prompt, shape=grid_shape(layout), grid=layout)
     return split_grid_photos(
         grid,
         cols,

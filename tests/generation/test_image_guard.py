@@ -73,7 +73,7 @@ django.setup()
 from generation.integrations.backends import TransientBackendError, get_backend
 base = open(sys.argv[1], "rb").read()
 try:
-    get_backend().edit_image([base], "a photo grid", size="1024x1024", grid=(2, 2))
+    get_backend().edit_image([base], "a photo grid", shape="square", grid=(2, 2))
     outcome = "accepted"
 except TransientBackendError as error:
     outcome = str(error)

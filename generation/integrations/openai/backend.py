@@ -15,6 +15,7 @@ import openai
 from django.conf import settings
 
 from generation.costs import calls
+from generation.imaging.grids import Shape
 from generation.integrations.contract import (
     FatalBackendError,
     MalformedAnswerError,
@@ -24,6 +25,7 @@ from generation.integrations.contract import (
     TransientBackendError,
 )
 from generation.integrations.image_guard import BadImage, check_image
+from generation.integrations.openai import asks
 from generation.integrations.prompts import persona_messages, persona_schema
 from generation.models import ApiCall
 
@@ -209,7 +211,8 @@ class OpenAIBackend:
             kind=calls.chat_kind(),
         )
 
-    def generate_image(self, prompt: str, *, size: str) -> bytes:
+    def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
+        size = asks.size(shape)
         return self._call(
             lambda: self.client.images.generate(
                 model=self.image_model, prompt=prompt, size=size, quality=self.quality, n=1, **self.output
@@ -219,7 +222,8 @@ class OpenAIBackend:
             size=size,
         )
 
-    def edit_image(self, references: list[bytes], prompt: str, *, size: str, grid: tuple[int, int] | None) -> bytes:
+    def edit_image(self, references: list[bytes], prompt: str, *, shape: Shape, grid: tuple[int, int] | None) -> bytes:
+        size = asks.size(shape)
         extra = dict(self.output)
         if self.fidelity and self.image_model.startswith(INPUT_FIDELITY_MODELS):
             extra["input_fidelity"] = self.fidelity

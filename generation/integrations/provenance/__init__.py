@@ -29,6 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from generation.imaging.metadata import TRAINED_ALGORITHMIC_MEDIA
 from generation.imaging.photos import Photo
 from generation.integrations import storage
+from generation.integrations.openai import asks
 from generation.integrations.provenance.credentials import (
     Credentials,
     CredentialsError,
@@ -83,7 +84,7 @@ class Origin:
 
 def image_model() -> str:
     if settings.GENERATION_BACKEND == "openai":
-        return settings.OPENAI_IMAGE_MODEL
+        return asks.image_model()
     return f"{PRODUCT} offline generator"
 
 
