@@ -74,12 +74,12 @@ class Origin:
     """What a manifest says an image belongs to."""
 
     task_code: str
-    persona_id: int
+    result_id: int
     model: str  # the image model, named as the software agent
 
     @classmethod
-    def of(cls, task_code: str, persona_id: int) -> Origin:
-        return cls(task_code, persona_id, image_model())
+    def of(cls, task_code: str, result_id: int) -> Origin:
+        return cls(task_code, result_id, image_model())
 
 
 def image_model() -> str:
@@ -143,7 +143,7 @@ def _manifest(title: str, origin: Origin, actions: list[dict], **mine: object) -
         "title": title,
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": ASSERTION, "data": {"task": origin.task_code, "persona": origin.persona_id, **mine}},
+            {"label": ASSERTION, "data": {"task": origin.task_code, "persona": origin.result_id, **mine}},
         ],
     }
 
@@ -228,7 +228,7 @@ def origin_of_stored(data: bytes, origin: Origin) -> Origin:
     """The origin for files made now from a stored image: the model its own credentials name, when they name one
     (the settings may have changed since it was made)."""
     model = read(data).model
-    return Origin(origin.task_code, origin.persona_id, model) if model else origin
+    return Origin(origin.task_code, origin.result_id, model) if model else origin
 
 
 def sign_thumbnails(thumbnails: Mapping[int, bytes], image_key: str, origin: Origin) -> dict[int, bytes]:
