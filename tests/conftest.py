@@ -142,6 +142,13 @@ def start_cluster(cluster_env, tmp_path):
     assert not leftovers, f"cluster process group(s) {leftovers} outlived their cluster"
 
 
+def pytest_runtest_setup(item):
+    """A `serial` test stops a service the tests beside it use: under pytest-xdist it would break them, so it
+    refuses to run there (scripts/test runs these alone, before the parallel phase)."""
+    if item.get_closest_marker("serial") and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.fail("this test stops a service the tests beside it use: run it with -n 0 (scripts/test does)")
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI (REQUIRE_NO_SKIPS=1) a skipped test is an untested feature: fail the run."""
     if os.environ.get("REQUIRE_NO_SKIPS") != "1":

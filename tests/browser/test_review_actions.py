@@ -30,7 +30,10 @@ def test_every_review_action_runs_through_a_worker_and_shows_its_progress_live(
     browser, live_server, start_cluster, fake_openai, s3_bucket, settings, artifacts
 ):
     settings.PERSONAS_PER_BATCH = 3
-    fake_openai.image_latency = 1.0  # long enough to see "on its way"
+    # Long enough to see "on its way": the photos wait for their image calls, the bios for their chat call, which
+    # would otherwise answer at once and let a worker finish before the page that says so has loaded.
+    fake_openai.image_latency = 1.0
+    fake_openai.chat_latency = 1.0
     start_cluster(PERSONAS_PER_BATCH="3")
     user = make_user(EMAIL, password=PASSWORD, is_staff=True)
     task = submit(number_to_generate=3, images_per_persona=4, user=user)

@@ -9,6 +9,7 @@ outlasts several leases keeps its lease and runs once; a worker that lost its le
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import timedelta
@@ -32,8 +33,11 @@ pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
 State = PipelineUnit.State
 Kind = PipelineUnit.Kind
-# A Redis database of its own, emptied before and after each test that uses it.
-REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+# A Redis database of each test process's own, emptied before and after each test that uses it: 13, and under
+# pytest-xdist 13 plus the worker's number (gw0 13, gw1 14, gw2 15), so that no worker empties another one's queue.
+# The benchmarks take an empty one of 1-12.
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{13 + XDIST_WORKER}"
 RECOVERY_TARGET = 90.0
 PERSONAS_FOR_TWO_CLUSTERS = 24
 
@@ -56,6 +60,9 @@ def redis_broker(monkeypatch):
     client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2, socket_timeout=5)
     try:
         client.ping()
+    except redis.ResponseError as error:  # "DB index is out of range": more xdist workers than Redis has databases
+        client.close()
+        pytest.fail(f"Redis refuses {REDIS_TEST_URL} ({error}): run fewer xdist workers, or give Redis more databases")
     except redis.RedisError as error:
         client.close()
         pytest.skip(f"Redis is unreachable at {REDIS_TEST_URL} ({error}); the Redis broker tests need it")

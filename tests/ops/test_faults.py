@@ -1,5 +1,9 @@
 """Faults of the services the pipeline depends on, with real worker processes: the database
-restarting under a running task, and the storage going away for a while (or for good)."""
+restarting under a running task, and the storage going away for a while (or for good).
+
+They run alone (`serial`: scripts/test runs them before the others, which run in parallel). Restarting
+PostgreSQL cuts every other test's connections, and the storage outage gives its port back to the system for a
+while, where a server of a test beside it could take it."""
 
 import shutil
 import subprocess
@@ -14,7 +18,7 @@ from testkit.servers import new_bucket, wait_until
 from tests.conftest import requires_postgresql
 from tests.generation.helpers import assert_task_stored_completely, submit
 
-pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 
 def task_state(task: GenerationTask) -> GenerationTask:
