@@ -3,6 +3,7 @@ The pipeline never knows which one it has. The contract's names are re-exported,
 
 from __future__ import annotations
 
+import time
 from functools import cache
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from generation.integrations.contract import (
     TransientBackendError,
 )
 from generation.integrations.offline import OfflineBackend
-from generation.integrations.openai import asks
+from generation.integrations.openai import asks, ratelimit
 from generation.integrations.openai.backend import OpenAIBackend
 
 __all__ = [
@@ -31,7 +32,10 @@ __all__ = [
     "RefusedError",
     "RejectedInputError",
     "TransientBackendError",
+    "edited_image",
     "get_backend",
+    "image_slots",
+    "new_image",
     "plan",
 ]
 
@@ -49,3 +53,29 @@ def plan() -> Plan:
     """What the backend the settings name asks for, as costs need it (handed to costs.plans at start-up). The
     offline generator pays for nothing; the price table still prices any call recorded."""
     return asks.plan(paid=settings.GENERATION_BACKEND == "openai")
+
+
+# Image calls, each paced by the rate limit shared by every worker: the caller says what it wants, the pacing is ours.
+
+
+def new_image(prompt: str, *, shape: str) -> bytes:
+    """An image from text alone, made once the rate limit gives its call a slot."""
+    ratelimit.wait_for_slot("image")
+    return get_backend().generate_image(prompt, shape=shape)
+
+
+def edited_image(
+    images: list[bytes], prompt: str, *, shape: str, grid: tuple[int, int] | None = None, delay: float | None = None
+) -> bytes:
+    """An image made from others, once the rate limit gives its call a slot; or, with `delay` (from `image_slots`,
+    for a call made in a thread that must not touch the database), after that many seconds."""
+    if delay is None:
+        ratelimit.wait_for_slot("image")
+    elif delay > 0:
+        time.sleep(delay)
+    return get_backend().edit_image(images, prompt, shape=shape, grid=grid)
+
+
+def image_slots(count: int) -> list[float]:
+    """Slots for `count` image calls made later, reserved now: how many seconds each call waits for its slot."""
+    return [ratelimit.reserve("image") for _ in range(count)]

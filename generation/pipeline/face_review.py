@@ -14,9 +14,7 @@ from PIL import Image
 from generation.faces import checks as face_checks
 from generation.faces.checks import Checked
 from generation.imaging.photos import Photo, fit_tile
-from generation.integrations import storage
-from generation.integrations.backends import get_backend
-from generation.integrations.openai import ratelimit
+from generation.integrations import backends, storage
 from generation.integrations.prompts import replacement_prompt
 from generation.models import FaceCheck, PipelineUnit
 from generation.pipeline.lifecycle import log_unit
@@ -85,8 +83,7 @@ class FaceReview:
         thumbnails."""
         result = self.unit.result
         prompt = replacement_prompt(firstname=result.firstname, gender=result.gender)
-        ratelimit.wait_for_slot("image")
-        photo = get_backend().edit_image([base, tile], prompt, shape="square", grid=None)
+        photo = backends.edited_image([base, tile], prompt, shape="square")
         with Image.open(io.BytesIO(tile)) as cut:
             size = cut.size
         return fit_tile(

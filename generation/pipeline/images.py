@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextvars
 import os
-import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
@@ -18,9 +17,8 @@ from generation.faces import reference as faces
 from generation.imaging.grids import Layout, grid_layouts, grid_shape
 from generation.imaging.metadata import with_ai_metadata
 from generation.imaging.photos import Photo, split_grid_photos, thumbnails_of
-from generation.integrations import provenance, storage
-from generation.integrations.backends import RefusedError, get_backend
-from generation.integrations.openai import ratelimit
+from generation.integrations import backends, provenance, storage
+from generation.integrations.backends import RefusedError
 from generation.integrations.prompts import base_selfie_prompt, grid_prompt
 from generation.integrations.provenance import records
 from generation.models import GenerationResult, GenerationTask, ImageCredential, PipelineUnit
@@ -33,7 +31,6 @@ from siteconfig.models import Config
 def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
     """The base selfie: from text alone, or from a random reference face when the config flag
     asks for it (a face the model's moderation refuses is swapped for another, a few times)."""
-    backend = get_backend()
     if Config.get_value("randomize_face_base"):
         gender = result.gender if Config.get_value("randomize_face_gender_lock") else None
         refused: set[str] = set()
@@ -44,9 +41,8 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
             face_key = faces.pick_face(gender, refused)
             if face_key is None:
                 break
-            ratelimit.wait_for_slot("image")
             try:
-                return backend.edit_image([storage.read(face_key)], prompt, shape="square", grid=None)
+                return backends.edited_image([storage.read(face_key)], prompt, shape="square")
             except RefusedError:
                 refused.add(face_key)
         if refused:
@@ -57,8 +53,7 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
     prompt = base_selfie_prompt(
         firstname=result.firstname, gender=result.gender, description=task.persona_description, with_reference=False
     )
-    ratelimit.wait_for_slot("image")
-    return backend.generate_image(prompt, shape="square")
+    return backends.new_image(prompt, shape="square")
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None
@@ -162,8 +157,6 @@ def make_tiles(
 ) -> list[Photo]:
     """One grid asked for and split into its tiles, each with its thumbnails (in a pool thread)."""
     cols, rows = layout
-    if delay > 0:
-        time.sleep(delay)
     prompt = grid_prompt(
         firstname=result.firstname,
         gender=result.gender,
@@ -173,7 +166,7 @@ def make_tiles(
         part=part[0],
         parts=part[1],
     )
-    grid = get_backend().edit_image([base], prompt, shape=grid_shape(layout), grid=layout)
+    grid = backends.edited_image([base], prompt, shape=grid_shape(layout), grid=layout, delay=delay)
     return split_grid_photos(
         grid,
         cols,
@@ -228,7 +221,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
     # Slots are reserved and the budget checked here, in this thread, so the pool's threads never touch the database.
     if missing:
         calls.before_try()
-    delays = [ratelimit.reserve("image") for _ in missing]
+    delays = backends.image_slots(len(missing))
     pool = threads()
     grids = {
         pool.submit(contextvars.copy_context().run, calls.hold, make_tiles, base, task, result, layout, part, delay): (
