@@ -41,8 +41,8 @@ def split_units(task_pk: int, images: int) -> dict:
     from generation.integrations import storage
     from generation.integrations.backends import get_backend
     from generation.models import PipelineUnit
-    from generation.pipeline import images as images_stage
     from generation.pipeline import lifecycle, stages
+    from generation.pipeline import persona_files as images_stage
 
     lock = threading.Lock()
     spent = dict.fromkeys(PARTS, 0.0)

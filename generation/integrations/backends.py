@@ -9,6 +9,8 @@ from functools import cache
 from django.conf import settings
 
 from generation.costs.plans import Plan
+from generation.imaging.grids import Layout, grid_shape
+from generation.integrations import prompts
 from generation.integrations.contract import (
     BackendError,
     FatalBackendError,
@@ -32,11 +34,14 @@ __all__ = [
     "RefusedError",
     "RejectedInputError",
     "TransientBackendError",
+    "base_selfie",
     "edited_image",
     "get_backend",
     "image_slots",
     "new_image",
+    "photo_grid",
     "plan",
+    "replacement_photo",
 ]
 
 
@@ -79,3 +84,34 @@ def edited_image(
 def image_slots(count: int) -> list[float]:
     """Slots for `count` image calls made later, reserved now: how many seconds each call waits for its slot."""
     return [ratelimit.reserve("image") for _ in range(count)]
+
+
+# The pipeline's images, asked for in its own words; the prompts are the backends' business.
+
+
+def base_selfie(*, firstname: str, gender: str, description: str, reference: bytes | None = None) -> bytes:
+    """A persona's base selfie: from text alone, or with the face of `reference`."""
+    prompt = prompts.base_selfie_prompt(
+        firstname=firstname, gender=gender, description=description, with_reference=reference is not None
+    )
+    if reference is None:
+        return new_image(prompt, shape="square")
+    return edited_image([reference], prompt, shape="square")
+
+
+def photo_grid(
+    base: bytes, *, firstname: str, gender: str, description: str, layout: Layout, part: int, parts: int, delay: float
+) -> bytes:
+    """One grid of photos of the person in `base`, `part` of the persona's `parts` (each steered to other scenes),
+    after `delay` seconds (from `image_slots`)."""
+    cols, rows = layout
+    prompt = prompts.grid_prompt(
+        firstname=firstname, gender=gender, description=description, cols=cols, rows=rows, part=part, parts=parts
+    )
+    return edited_image([base], prompt, shape=grid_shape(layout), grid=layout, delay=delay)
+
+
+def replacement_photo(base: bytes, tile: bytes, *, firstname: str, gender: str) -> bytes:
+    """One photo of the person in `base`, in the scene of `tile`."""
+    prompt = prompts.replacement_prompt(firstname=firstname, gender=gender)
+    return edited_image([base, tile], prompt, shape="square")

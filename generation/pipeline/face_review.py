@@ -1,4 +1,5 @@
-"""One persona's face review while its images unit runs: the base is checked (and made again once when it shows
+"""One persona's face while its images unit runs. The base selfie is made here, from text or from a reference face.
+With face checks on, the base is checked (and made again once when it shows
 no face, several, or another persona's face), each grid's tiles are checked against it as soon as the grid is split,
 and each rejected tile is replaced by a single-image edit from the base, up to FACE_RETRIES times. What was
 replaced, and why, goes into the unit's note, and so into the task's notes."""
@@ -12,17 +13,48 @@ from django.conf import settings
 from PIL import Image
 
 from generation.faces import checks as face_checks
+from generation.faces import reference
 from generation.faces.checks import Checked
 from generation.imaging.photos import Photo, fit_tile
 from generation.integrations import backends, storage
-from generation.integrations.prompts import replacement_prompt
-from generation.models import FaceCheck, PipelineUnit
+from generation.integrations.backends import RefusedError
+from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.lifecycle import log_unit
+from generation.pipeline.persona_files import photo_description
+from siteconfig.models import Config
 
 Verdict = FaceCheck.Verdict
 
 
+def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
+    """The base selfie: from text alone, or from a random reference face when the config flag asks for it (a face
+    the model's moderation refuses is swapped for another, a few times)."""
+    person = {"firstname": result.firstname, "gender": result.gender, "description": task.persona_description}
+    if Config.get_value("randomize_face_base"):
+        gender = result.gender if Config.get_value("randomize_face_gender_lock") else None
+        refused: set[str] = set()
+        while len(refused) < settings.FACE_SWAP_TRIES:
+            face_key = reference.pick_face(gender, refused)
+            if face_key is None:
+                break
+            try:
+                return backends.base_selfie(**person, reference=storage.read(face_key))
+            except RefusedError:
+                refused.add(face_key)
+        if refused:
+            raise RefusedError(
+                f"{len(refused)} reference face(s) in a row were refused by the model's moderation",
+                code="refused:reference-faces",
+            )
+    return backends.base_selfie(**person)
+
+
 class FaceReview:
+    @classmethod
+    def for_unit(cls, unit: PipelineUnit) -> FaceReview | None:
+        """The unit's review, or None when face checks are off."""
+        return cls(unit) if face_checks.enabled() else None
+
     def __init__(self, unit: PipelineUnit):
         self.unit = unit
         self.base: Checked | None = None
@@ -82,8 +114,7 @@ class FaceReview:
         """One photo of this person in the rejected tile's scene, from the base, sized as the tile, with its
         thumbnails."""
         result = self.unit.result
-        prompt = replacement_prompt(firstname=result.firstname, gender=result.gender)
-        photo = backends.edited_image([base, tile], prompt, shape="square")
+        photo = backends.replacement_photo(base, tile, firstname=result.firstname, gender=result.gender)
         with Image.open(io.BytesIO(tile)) as cut:
             size = cut.size
         return fit_tile(
@@ -92,7 +123,7 @@ class FaceReview:
             thumbnail_widths=storage.THUMBNAIL_WIDTHS,
             image_format=settings.IMAGE_FORMAT,
             quality=settings.IMAGE_QUALITY,
-            description=f"AI-generated photo of a fictional person ({result.firstname} {result.lastname}).",
+            description=photo_description(result),
         )
 
     def record_tiles(self, urls: list[str], version: str = "") -> None:

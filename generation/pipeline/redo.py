@@ -7,14 +7,14 @@ from __future__ import annotations
 from django.db import transaction
 
 from generation.faces import checks as face_checks
-from generation.integrations import provenance, storage
 from generation.integrations.backends import MalformedAnswerError, PersonaRequest, get_backend
 from generation.integrations.openai import ratelimit
 from generation.models import GenerationResult, PipelineUnit
 from generation.pipeline.face_review import FaceReview, describe
-from generation.pipeline.images import Photos, run_images, store
+from generation.pipeline.images import Photos, run_images, threads
 from generation.pipeline.lifecycle import Lease, log_unit
 from generation.pipeline.persona_data import Persona, validate_persona
+from generation.pipeline.persona_files import PersonaFiles
 from generation.pipeline.personas import bio_prompts
 
 
@@ -28,14 +28,15 @@ def run_new_photos(unit: PipelineUnit, lease: Lease) -> Photos:
 
 def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
     """One photo made again from the base, in the scene of the one it replaces, checked like a replacement tile."""
-    task, result = unit.task, unit.result
+    result = unit.result
     images = list(result.images or [])
     position = unit.target or 0
     if not 1 <= position <= len(images):
         raise ValueError(f"{result.full_name} has no image {position} (it has {len(images)}).")
-    provenance.signing_credentials()  # before the call is paid for: a CredentialsError stops the task
-    base = storage.read_image(result.base_image_url)
-    old = storage.read_image(images[position - 1])
+    files = PersonaFiles(unit, lease, threads(), version_of(unit))
+    files.check_signing()  # before the call is paid for: a CredentialsError stops the task
+    base = files.read(result.base_image_url)
+    old = files.read(images[position - 1])
     review = FaceReview(unit)
     photo = review.replacement(base, old)
     note = ""
@@ -43,9 +44,7 @@ def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
         base_face = face_checks.check(base, None).reading.embedding
         checked = face_checks.check(photo.data, base_face)
         note = f"photo {position} made again: {describe(checked)}"
-    key = storage.tile_key(task.task_code, result.pk, position, version_of(unit))
-    store(provenance.signed_files(key, photo, provenance.Origin.of(task.task_code, result.pk)), lease)
-    images[position - 1] = storage.url(key)
+    images[position - 1] = files.store_photo(position, photo)
     if face_checks.enabled():
         face_checks.record(result, position, images[position - 1], checked, replaced=1)
     log_unit(unit, "photo %s made again", position)
