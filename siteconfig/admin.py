@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from generation.integrations.backends import PersonaRequest
 from generation.integrations.prompts import persona_messages
 from generation.pipeline.personas import bio_prompts
-from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS
-from siteconfig.models import Config, Settings
+from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS, INT_CONFIG_HELP, INT_CONFIG_RANGES
+from siteconfig.models import Config, IntConfig, Settings
 from siteconfig.services import reseed_prompts
 
 # The request the preview shows the prompts within: an ordinary one, as a person would type it.
@@ -184,3 +184,69 @@ class ConfigAdmin(admin.ModelAdmin):
     def _set(self, request: HttpRequest, queryset: QuerySet[Config], value: bool) -> None:
         count = queryset.update(value=value, updated_at=timezone.now())
         self.message_user(request, f"Turned {count} flag(s) {'on' if value else 'off'}.", messages.SUCCESS)
+
+
+class IntConfigForm(forms.ModelForm):
+    """A value outside its setting's range is refused with the range named, never stored."""
+
+    class Meta:
+        model = IntConfig
+        fields = ("key", "value")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        key = cleaned.get("key") or self.instance.key
+        value = cleaned.get("value")
+        if value is not None and key in INT_CONFIG_RANGES:
+            low, high = INT_CONFIG_RANGES[key]
+            if not low <= value <= high:
+                self.add_error("value", f"{key} must be a whole number from {low} to {high}.")
+        return cleaned
+
+
+@admin.register(IntConfig)
+class IntConfigAdmin(admin.ModelAdmin):
+    """Whole-number settings (`int_config`). Their keys are the ones the code reads, so they are edited, not added:
+    a new key would be read by nothing."""
+
+    form = IntConfigForm
+    list_display = ("key", "value", "allowed", "explanation", "updated_at")
+    list_editable = ("value",)
+    search_fields = ("key",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: IntConfig | None = None) -> bool:
+        return obj is not None and obj.key not in INT_CONFIG_RANGES and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: IntConfig | None = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, "key") if obj else self.readonly_fields
+
+    def get_form(self, request: HttpRequest, obj: IntConfig | None = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "value" in form.base_fields:
+            form.base_fields["value"].help_text = INT_CONFIG_HELP.get(obj.key, "")
+        return form
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs):
+        """The list's boxes are checked as the change page's are, and named after their setting for screen readers."""
+        base = super().get_changelist_form(request, form=IntConfigForm, **kwargs)
+
+        class IntConfigRowForm(base):
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                if self.instance.pk:
+                    self.fields["value"].widget.attrs["aria-label"] = f"{self.instance.key}: value"
+
+        return IntConfigRowForm
+
+    @admin.display(description="allowed")
+    def allowed(self, obj: IntConfig) -> str:
+        low, high = INT_CONFIG_RANGES.get(obj.key, (None, None))
+        return f"{low} to {high}" if low is not None else "any whole number"
+
+    @admin.display(description="what it does")
+    def explanation(self, obj: IntConfig) -> str:
+        return INT_CONFIG_HELP.get(obj.key, "—")

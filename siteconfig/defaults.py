@@ -50,6 +50,10 @@ DEFAULT_CONFIG_FLAGS = {
     "randomize_face_gender_lock": False,
 }
 
+# The original app's two later flags (its revisions 70c50b9233b6 and d8982580d2a4), seeded off by migrations 0003 and
+# 0004 of their own rather than added above: migration 0002 seeds DEFAULT_CONFIG_FLAGS as the documented chain did.
+LATER_CONFIG_FLAGS = {"crop_white_borders": False, "randomize_image_style": False}
+
 # What each flag does, in the operators' words: the admin shows it beside the flag, whose key is all it had.
 CONFIG_FLAG_HELP = {
     "randomize_face_base": (
@@ -60,6 +64,31 @@ CONFIG_FLAG_HELP = {
     "randomize_face_gender_lock": (
         "Only matters with randomize_face_base on. On: the reference face is picked among faces of the persona's "
         "gender (faces/f/ for women, faces/m/ for men). Off: any uploaded face may be picked, whatever the gender."
+    ),
+    "crop_white_borders": (
+        "On: plain near-white borders (every pixel brighter than 225 of 255, at most a quarter of a side) are "
+        "trimmed from each base selfie and each photo before it is checked, signed and stored; a trimmed base is "
+        "stored as a lossless PNG. The Content Credentials record the trim as a crop. Off: the photos are stored as "
+        "cut from the model's grids."
+    ),
+    "randomize_image_style": (
+        "On: each photo (not the base selfie, which the model is shown as the person's reference) gets a random "
+        "phone-camera look before it is signed: a colour preset, a small contrast change, a slight blur or "
+        "sharpening, grain, a vignette and a JPEG quality from 78 to 95. This edits the pixels on purpose; the "
+        "photo is still declared AI-generated, and its Content Credentials record the edit (colour adjustments "
+        "and filters) with the model's grid as its parent. Off: photos are stored as the model made them."
+    ),
+}
+
+# Integer settings (`int_config`), each with the whole numbers it may take and what it does.
+MAX_CONCURRENT_TASKS = "max_concurrent_tasks"
+DEFAULT_INT_CONFIG = {MAX_CONCURRENT_TASKS: 1}
+INT_CONFIG_RANGES = {MAX_CONCURRENT_TASKS: (1, 50)}
+INT_CONFIG_HELP = {
+    MAX_CONCURRENT_TASKS: (
+        "How many generation tasks may generate at the same time, from 1 to 50 (the original app's setting; it "
+        "starts at 1, so tasks run one after another). The others wait as Pending and start in the order they were "
+        "submitted, as running ones end; their pages say so. New photos or bios of a finished task never wait."
     ),
 }
 

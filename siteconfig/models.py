@@ -1,5 +1,5 @@
-"""Key-value tables: `settings` holds the text bio prompts, `config` the boolean feature flags.
-Both have the same shape and helpers; only the value's type differs."""
+"""Key-value tables: `settings` holds the text bio prompts, `config` the boolean feature flags and `int_config` the
+integer settings. All three have the same shape and helpers; only the value's type differs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 from django.db.models.functions import Now
+
+from siteconfig.defaults import DEFAULT_INT_CONFIG
 
 
 class KeyValue(models.Model):
@@ -20,7 +22,7 @@ class KeyValue(models.Model):
         abstract = True
         ordering = ["key"]
         constraints = [
-            # Every read is a lookup by key: ix_settings_key, ix_config_key.
+            # Every read is a lookup by key: ix_settings_key, ix_config_key, ix_int_config_key.
             models.UniqueConstraint(
                 fields=["key"], name="ix_%(class)s_key", violation_error_message="This key is taken already."
             ),
@@ -75,3 +77,28 @@ class Config(KeyValue):
     @classmethod
     def set_value(cls, key: str, value: bool) -> Config:
         return super().set_value(key, bool(value))
+
+
+class IntConfig(KeyValue):
+    """`int_config`: whole-number settings by key (the original app's last revisions); today how many tasks may run
+    at once. A missing key reads as its default in siteconfig.defaults."""
+
+    value = models.IntegerField()
+
+    class Meta(KeyValue.Meta):
+        db_table = "int_config"
+        verbose_name = "integer setting"
+        verbose_name_plural = "integer settings"
+        constraints = [  # the table's name has an underscore its class's lacks
+            models.UniqueConstraint(
+                fields=["key"], name="ix_int_config_key", violation_error_message="This key is taken already."
+            ),
+        ]
+
+    @classmethod
+    def get_value(cls, key: str, default: int | None = None) -> int | None:
+        return super().get_value(key, DEFAULT_INT_CONFIG.get(key) if default is None else default)
+
+    @classmethod
+    def set_value(cls, key: str, value: int) -> IntConfig:
+        return super().set_value(key, int(value))

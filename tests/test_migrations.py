@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
-from siteconfig.defaults import DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS
+from siteconfig.defaults import DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS, LATER_CONFIG_FLAGS
 
 CHAIN = [
     ("accounts", "0001_initial", "25698f3f906f"),
@@ -19,6 +19,15 @@ CHAIN = [
     ("generation", "0003_add_s3_image_url_fields_to_generation_results", "36b6aa503da9"),
     ("generation", "0004_convert_image_urls_to_jsonb_array", "30c18b6939ce"),
     ("siteconfig", "0002_create_config_table_for_boolean_settings", "d59663db64e2"),
+]
+# The original app's six revisions after the document (original-app-later-revisions.md), in their order.
+LATER = [
+    ("siteconfig", "0003_add_crop_white_borders_config", "70c50b9233b6"),
+    ("siteconfig", "0004_add_randomize_image_style_config", "d8982580d2a4"),
+    ("siteconfig", "0005_add_max_concurrent_tasks_setting", "7e1fabd32d40"),
+    ("siteconfig", "0006_create_int_config_table_and_migrate_max_concurrent", "8a3b5c7d9e0f"),
+    ("generation", "0026_add_supplementary_persona_fields_job_education_location_about", "7e69fd85074a"),
+    ("generation", "0027_add_ethnicity_and_age_to_generation_results", "fbc78f685fa2"),
 ]
 OUR_APPS = {"accounts", "siteconfig", "generation"}
 BEFORE_JSONB = ("generation", "0003_add_s3_image_url_fields_to_generation_results")
@@ -48,6 +57,7 @@ DJANGO_ONLY = [
     ("generation", "0023_action_permissions"),
     ("generation", "0024_api_call_list_indexes"),
     ("generation", "0025_jobs_live_in_services"),
+    ("generation", "0028_profile_search_indexes"),
 ]
 BUDGETS_NULLABLE = ("generation", "0019_budgets_no_cap_is_empty")
 STAFF_FLAGS = ("accounts", "0002_add_staff_flags_and_permissions")
@@ -61,13 +71,15 @@ def test_the_plan_applies_the_documented_chain_in_order_then_django_only_steps()
         plan += [key for key in loader.graph.forwards_plan(leaf) if key not in plan]
     ours = [key for key in plan if key[0] in OUR_APPS]
     chain = [(app, name) for app, name, _ in CHAIN]
+    later = [(app, name) for app, name, _ in LATER]
     assert [key for key in ours if key in chain] == chain
-    assert sorted(key for key in ours if key not in chain) == sorted(DJANGO_ONLY)
-    for key in DJANGO_ONLY:
+    assert [key for key in ours if key in later] == later
+    assert sorted(key for key in ours if key not in chain + later) == sorted(DJANGO_ONLY)
+    for key in DJANGO_ONLY + later:
         assert plan.index(key) > plan.index(chain[-1]), key
 
 
-@pytest.mark.parametrize(("app", "name", "revision"), CHAIN)
+@pytest.mark.parametrize(("app", "name", "revision"), CHAIN + LATER)
 def test_each_migration_names_its_alembic_revision(app, name, revision):
     module = importlib.import_module(f"{app}.migrations.{name}")
     assert f"Alembic {revision}" in module.__doc__
@@ -162,7 +174,8 @@ def test_generation_migrates_to_zero_and_forward_again_with_rows_in_the_tables(e
     assert {"users", "settings"} <= tables
 
     apps = migrate(executor, latest_targets(executor))
-    assert dict(apps.get_model("siteconfig", "Config").objects.values_list("key", "value")) == DEFAULT_CONFIG_FLAGS
+    flags = dict(apps.get_model("siteconfig", "Config").objects.values_list("key", "value"))
+    assert flags == DEFAULT_CONFIG_FLAGS | LATER_CONFIG_FLAGS
     seed_rows_now(apps)
     assert apps.get_model("generation", "GenerationResult").objects.count() == 1
 
@@ -173,6 +186,31 @@ def test_the_whole_chain_reverses_to_zero_and_reapplies(executor):
     assert not {"users", "settings", "config", "generation_tasks", "generation_results"} & tables
     apps = migrate(executor, latest_targets(executor))
     assert dict(apps.get_model("siteconfig", "Settings").objects.values_list("key", "value")) == DEFAULT_BIO_PROMPTS
+
+
+SETTING_BEFORE_INT_CONFIG = ("siteconfig", "0005_add_max_concurrent_tasks_setting")
+INT_CONFIG = ("siteconfig", "0006_create_int_config_table_and_migrate_max_concurrent")
+
+
+@pytest.mark.parametrize(("text", "moved"), [("3", 3), (" 5 ", 5), ("three", 1), (None, 1)])
+def test_max_concurrent_tasks_moves_from_settings_into_int_config_and_back(executor, text, moved):
+    apps = migrate(executor, [SETTING_BEFORE_INT_CONFIG])
+    Settings = apps.get_model("siteconfig", "Settings")
+    if text is None:
+        Settings.objects.filter(key="max_concurrent_tasks").delete()
+    else:
+        Settings.objects.filter(key="max_concurrent_tasks").update(value=text)
+
+    apps = migrate(executor, [INT_CONFIG])
+    assert list(apps.get_model("siteconfig", "IntConfig").objects.values_list("key", "value")) == [
+        ("max_concurrent_tasks", moved)
+    ]
+    assert not apps.get_model("siteconfig", "Settings").objects.filter(key="max_concurrent_tasks").exists()
+
+    apps = migrate(executor, [SETTING_BEFORE_INT_CONFIG])
+    back = apps.get_model("siteconfig", "Settings").objects.get(key="max_concurrent_tasks")
+    assert back.value == str(moved)
+    assert "int_config" not in connection.introspection.table_names()
 
 
 def seed_rows_now(apps):

@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 
+from siteconfig.defaults import DEFAULT_BIO_PROMPTS
 from testkit.factories import make_result, make_task
 from tests.conftest import requires_postgresql
 
@@ -64,6 +65,26 @@ EXPECTED_COLUMNS = {
         "base_image_url": ("text", None, True, None),
         "images": ("jsonb", None, True, None),
         "created_at": (TS, None, False, NOW),
+        # The original app's revisions 7e69fd85074a and fbc78f685fa2 (original-app-later-revisions.md).
+        "job_title": ("text", None, True, None),
+        "workplace": ("text", None, True, None),
+        "edu_establishment": ("text", None, True, None),
+        "edu_study": ("text", None, True, None),
+        "current_city": ("character varying", 255, True, None),
+        "current_state": ("character varying", 255, True, None),
+        "prev_city": ("character varying", 255, True, None),
+        "prev_state": ("character varying", 255, True, None),
+        "about": ("text", None, True, None),
+        "ethnicity": ("character varying", 100, True, None),
+        "age": ("integer", None, True, None),
+    },
+    # Revision 8a3b5c7d9e0f.
+    "int_config": {
+        "id": ("integer", None, False, None),
+        "key": ("character varying", 255, False, None),
+        "value": ("integer", None, False, None),
+        "created_at": (TS, None, False, NOW),
+        "updated_at": (TS, None, False, NOW),
     },
 }
 
@@ -78,6 +99,7 @@ EXPECTED_INDEXES = {
     "ix_generation_tasks_status": ("generation_tasks", ["status"], False),
     "ix_generation_results_task_id": ("generation_results", ["task_id"], False),
     "ix_generation_results_batch_number": ("generation_results", ["batch_number"], False),
+    "ix_int_config_key": ("int_config", ["key"], True),
 }
 
 # Indexes of our own on the documented tables, beside the documented ones: the admin's trigram searches
@@ -86,6 +108,10 @@ OUR_INDEXES = {
     "generation_tasks_description_trgm": "generation_tasks",
     "generation_results_firstname_trgm": "generation_results",
     "generation_results_lastname_trgm": "generation_results",
+    # 0028_profile_search_indexes: the profile searches and the age-band filter.
+    "generation_results_job_title_trgm": "generation_results",
+    "generation_results_current_city_trgm": "generation_results",
+    "generation_results_age": "generation_results",
 }
 
 
@@ -176,6 +202,20 @@ def test_database_defaults_fill_status_and_timestamps_for_plain_sql_inserts():
         [user_id],
     )
     assert row == ("pending", True, True)
+
+
+@pytest.mark.django_db
+def test_a_fresh_migrate_seeds_the_rows_of_every_revision():
+    """The prompts (d8cfd3cb4083), the four flags off (d59663db64e2, 70c50b9233b6, d8982580d2a4), and
+    max_concurrent_tasks = 1 in int_config, no longer in settings (7e1fabd32d40, then 8a3b5c7d9e0f)."""
+    assert dict(fetch("SELECT key, value FROM config")) == {
+        "randomize_face_base": False,
+        "randomize_face_gender_lock": False,
+        "crop_white_borders": False,
+        "randomize_image_style": False,
+    }
+    assert sorted(key for (key,) in fetch("SELECT key FROM settings")) == sorted(DEFAULT_BIO_PROMPTS)
+    assert fetch("SELECT key, value FROM int_config") == [("max_concurrent_tasks", 1)]
 
 
 @pytest.mark.django_db

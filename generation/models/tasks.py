@@ -141,6 +141,33 @@ class GenerationResult(models.Model):
     # Ordered list of the public URLs of the split images.
     images = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
+    # The profile, as the original app's revisions 7e69fd85074a and fbc78f685fa2 added it: every field nullable.
+    job_title = models.TextField(null=True, blank=True)
+    workplace = models.TextField(null=True, blank=True)
+    edu_establishment = models.TextField("school, college or university", null=True, blank=True)
+    edu_study = models.TextField("field of study", null=True, blank=True)
+    current_city = models.CharField(max_length=255, null=True, blank=True)
+    current_state = models.CharField("current state or region", max_length=255, null=True, blank=True)
+    prev_city = models.CharField("previous city", max_length=255, null=True, blank=True)
+    prev_state = models.CharField("previous state or region", max_length=255, null=True, blank=True)
+    about = models.TextField(null=True, blank=True)
+    ethnicity = models.CharField(max_length=100, null=True, blank=True)
+    age = models.IntegerField(null=True, blank=True)
+
+    # The profile's columns in their order, as the exports and pages show them.
+    PROFILE_FIELDS = (
+        "age",
+        "ethnicity",
+        "job_title",
+        "workplace",
+        "edu_establishment",
+        "edu_study",
+        "current_city",
+        "current_state",
+        "prev_city",
+        "prev_state",
+        "about",
+    )
 
     class Meta:
         db_table = "generation_results"
@@ -167,6 +194,17 @@ class GenerationResult(models.Model):
         labelled = [("Facebook", self.bio_facebook), ("Instagram", self.bio_instagram), ("X", self.bio_x),
                     ("TikTok", self.bio_tiktok)]  # fmt: skip
         return [(label, bio) for label, bio in labelled if bio]
+
+    @property
+    def profile(self) -> list[tuple[str, str]]:
+        """(label, value) for the profile facts this persona has, in the columns' order; unknown ones left out."""
+        facts = []
+        for name in self.PROFILE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value != "":
+                label = str(self._meta.get_field(name).verbose_name)
+                facts.append((label[:1].upper() + label[1:], str(value)))
+        return facts
 
 
 class TaskRun(models.Model):

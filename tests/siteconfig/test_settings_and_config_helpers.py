@@ -1,7 +1,7 @@
 import pytest
 
-from siteconfig.defaults import DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS
-from siteconfig.models import Config, Settings
+from siteconfig.defaults import DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS, LATER_CONFIG_FLAGS
+from siteconfig.models import Config, IntConfig, Settings
 
 pytestmark = pytest.mark.django_db
 
@@ -12,9 +12,19 @@ def test_migrate_seeds_the_four_bio_prompts():
     assert set(stored) == {"bio_prompt_facebook", "bio_prompt_instagram", "bio_prompt_x", "bio_prompt_tiktok"}
 
 
-def test_migrate_seeds_both_face_flags_off():
-    assert dict(Config.objects.values_list("key", "value")) == DEFAULT_CONFIG_FLAGS
+def test_migrate_seeds_both_face_flags_and_the_two_later_flags_off():
+    assert dict(Config.objects.values_list("key", "value")) == DEFAULT_CONFIG_FLAGS | LATER_CONFIG_FLAGS
     assert DEFAULT_CONFIG_FLAGS == {"randomize_face_base": False, "randomize_face_gender_lock": False}
+    assert LATER_CONFIG_FLAGS == {"crop_white_borders": False, "randomize_image_style": False}
+
+
+def test_int_config_reads_its_seed_and_its_default_and_stores_whole_numbers():
+    assert IntConfig.get_value("max_concurrent_tasks") == 1
+    IntConfig.objects.all().delete()
+    assert IntConfig.get_value("max_concurrent_tasks") == 1  # the default, when the row is gone
+    assert IntConfig.get_value("unknown") is None
+    IntConfig.set_value("max_concurrent_tasks", "4")
+    assert IntConfig.get_value("max_concurrent_tasks") == 4
 
 
 def test_settings_get_value_returns_the_default_for_a_missing_key():
