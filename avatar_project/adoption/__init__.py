@@ -2,11 +2,13 @@
 (`manage.py adopt_legacy_db`). An app of its own, with no models, since it adopts the tables of
 accounts, siteconfig and generation alike.
 
-The Flask app's Alembic chain ends at d59663db64e2, and the seven Django migrations in CHAIN build
-the same five tables. Adopting a Flask database means, one module each:
+The schema document's Alembic chain ends at d59663db64e2, and the seven Django migrations in CHAIN
+build the same five tables; the original app went on for six more revisions, to fbc78f685fa2, each
+reproduced by one Django migration (`revisions/later.py`). A database at any of them is adopted.
+Adopting a Flask database means, one module each:
 
 - `inspect`: read the catalogue and count the rows, changing nothing (into a `catalogue.Catalogue`);
-- `problems.find_problems`: whatever makes adoption unsafe (another revision, a missing or extra
+- `problems.find_problems`: whatever makes adoption unsafe (an unknown revision, a missing or extra
   column, a type that cannot be converted...), all listed at once so one report tells the operator
   everything;
 - `plan.make_plan`: the SQL that turns what Alembic made into what Django's migrations would have

@@ -8,12 +8,14 @@ import io
 
 from django.core.management import call_command
 from django.db import transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
 from avatar_project.adoption.errors import AdoptionFailed, AdoptionRefused
 from avatar_project.adoption.inspect import inspect, rows
 from avatar_project.adoption.plan import make_plan, pending_migrations
 from avatar_project.adoption.problems import find_problems
+from avatar_project.adoption.revisions import MOVED, TABLES
 from avatar_project.adoption.steps import AlreadyAdopted, Options, Outcome, Plan
 
 
@@ -47,6 +49,10 @@ def apply(connection, plan: Plan) -> Outcome:
     for app, name in plan.record:
         recorder.record_applied(app, name)
     output = io.StringIO()
+    for app, name in plan.record_later:
+        parent = _parent_in_app(connection, app, name)
+        call_command("migrate", app, parent, interactive=False, verbosity=1, stdout=output, stderr=output)
+        recorder.record_applied(app, name)
     call_command("migrate", interactive=False, verbosity=1, stdout=output, stderr=output)
     applied = {f"{app}.{name}" for app, name in MigrationRecorder(connection).applied_migrations()}
     if not set(plan.migrate) <= applied:
@@ -54,9 +60,35 @@ def apply(connection, plan: Plan) -> Outcome:
     with connection.cursor() as cursor:
         for step in plan.grants:
             cursor.execute(step.sql)
-        counts_after = {table: rows(cursor, f"SELECT count(*) FROM {table}")[0][0] for table in plan.counts}
+        counts_after = {table: rows(cursor, f"SELECT count(*) FROM {table}")[0][0] for table in TABLES}
+        values_after = {table: dict(rows(cursor, f"SELECT key, value::text FROM {table}")) for table in plan.values}
+        values_after |= {table: dict(rows(cursor, f"SELECT key, value::text FROM {table}")) for table in MOVED.values()}
         staff = [email for (email,) in rows(cursor, "SELECT email FROM users WHERE is_staff ORDER BY email")]
         superusers = [e for (e,) in rows(cursor, "SELECT email FROM users WHERE is_superuser ORDER BY email")]
-    if counts_after != plan.counts:
-        raise AdoptionFailed(f"row counts changed: before {plan.counts}, after {counts_after}")
+    changed = {table: (before, counts_after[table]) for table, before in plan.counts.items()}
+    changed = {table: counts for table, counts in changed.items() if table not in plan.values and len(set(counts)) > 1}
+    if changed:
+        raise AdoptionFailed(f"row counts changed (before, after): {changed}")
+    lost = _values_lost(plan.values, values_after)
+    if lost:
+        raise AdoptionFailed(f"settings lost or changed: {', '.join(lost)}")
     return Outcome(plan=plan, counts_after=counts_after, staff=staff, superusers=superusers)
+
+
+def _values_lost(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[str]:
+    """Each setting or flag that is not in its table with its value after adoption, nor where a later revision moved
+    it (max_concurrent_tasks, from `settings` into `int_config`, as a whole number)."""
+    lost = []
+    for table, values in before.items():
+        for key, value in values.items():
+            moved_to = MOVED.get((table, key))
+            if after.get(table, {}).get(key) == value or (moved_to and key in after.get(moved_to, {})):
+                continue
+            lost.append(f"{table}.{key}")
+    return lost
+
+
+def _parent_in_app(connection, app: str, name: str) -> str:
+    """The migration of the same app that `app.name` follows."""
+    node = MigrationExecutor(connection).loader.graph.node_map[(app, name)]
+    return next(parent.key[1] for parent in node.parents if parent.key[0] == app)

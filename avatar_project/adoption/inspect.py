@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from avatar_project.adoption.catalogue import ActualColumn, ActualIndex, Catalogue
 from avatar_project.adoption.columns import conversion
-from avatar_project.adoption.revisions.documented import EXPECTED_COLUMNS, TABLES
+from avatar_project.adoption.revisions import TABLES
 from avatar_project.adoption.users import BARE_BCRYPT
 
+KEY_VALUE_TABLES = ("settings", "config", "int_config")
 SCHEMA_FILTER = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
 TABLE_KINDS = ["r", "p", "v", "m"]  # tables, partitioned tables, views, materialized views
 
@@ -47,6 +48,7 @@ def inspect(connection, *, lock_timeout: float | None = None) -> Catalogue:
         for table in present:
             (catalogue.counts[table],) = rows(cursor, f"SELECT count(*) FROM {table}")[0]
         _read_data_checks(cursor, catalogue)
+        _read_values(cursor, catalogue)
     return catalogue
 
 
@@ -96,7 +98,7 @@ def _read_indexes_and_constraints(cursor, catalogue: Catalogue, tables: list[str
 
 def _read_data_checks(cursor, catalogue: Catalogue) -> None:
     """NULLs where Django needs NOT NULL, and the users' emails and password hashes."""
-    for table, expected in EXPECTED_COLUMNS.items():
+    for table, expected in catalogue.expected.items():
         for name, column in expected.items():
             actual = catalogue.columns.get(table, {}).get(name)
             if actual and actual.nullable and not column.nullable:
@@ -105,7 +107,7 @@ def _read_data_checks(cursor, catalogue: Catalogue) -> None:
     users = catalogue.columns.get("users", {})
     usable = all(
         name in users and (users[name].type == column.type or conversion(name, users[name].type, column.type))
-        for name, column in EXPECTED_COLUMNS["users"].items()
+        for name, column in catalogue.expected["users"].items()
         if name in ("email", "password_hash", "is_active")
     )
     if usable:  # otherwise the column problems are reported, and these checks would be meaningless
@@ -115,3 +117,11 @@ def _read_data_checks(cursor, catalogue: Catalogue) -> None:
             "SELECT count(*) FILTER (WHERE password_hash ~ %s), count(*) FILTER (WHERE password_hash !~ %s) FROM users",
             [BARE_BCRYPT, BARE_BCRYPT],
         )[0]
+
+
+def _read_values(cursor, catalogue: Catalogue) -> None:
+    """The settings and flags by key, as text, so that adoption can show that each one is kept."""
+    for table in KEY_VALUE_TABLES:
+        if {"key", "value"} <= set(catalogue.columns.get(table, {})):
+            found = rows(cursor, f"SELECT key, value::text FROM {table}")
+            catalogue.values[table] = dict(found)

@@ -9,33 +9,54 @@ from django.db.migrations.executor import MigrationExecutor
 from avatar_project.adoption import users
 from avatar_project.adoption.catalogue import Catalogue
 from avatar_project.adoption.columns import conversion
-from avatar_project.adoption.revisions import CHAIN
-from avatar_project.adoption.revisions.documented import EXPECTED_COLUMNS, FOREIGN_KEYS, INDEXES, UNIQUE_CONSTRAINTS
+from avatar_project.adoption.revisions import ALEMBIC_HEAD, migrations, unique_constraints
+from avatar_project.adoption.revisions.documented import FOREIGN_KEYS, INDEXES
 from avatar_project.adoption.steps import Options, Plan, Step
 
 
 def make_plan(connection, catalogue: Catalogue, options: Options) -> Plan:
     """What adoption will do, statement by statement. Assumes `find_problems` found none."""
     schema = _column_steps(catalogue) + _index_and_key_steps(catalogue)
-    record = [key for key in CHAIN if key not in catalogue.applied]
+    reproduced = migrations(catalogue.revision or ALEMBIC_HEAD)
+    todo = [key for key in reproduced if key not in catalogue.applied]
+    record, record_later = _record_order(connection, todo, catalogue.applied)
     grants, staff, superusers = users.grant_steps(connection, catalogue, options)
     return Plan(
         schema=schema,
         data=users.data_steps(connection, catalogue),
         record=record,
-        migrate=pending_migrations(connection, catalogue.applied | set(CHAIN)),
+        record_later=record_later,
+        migrate=pending_migrations(connection, catalogue.applied | set(reproduced)),
         grants=grants,
         notes=_notes(catalogue) + users.notes(catalogue, staff),
         counts=dict(catalogue.counts),
+        values={table: dict(values) for table, values in catalogue.values.items()},
         staff=staff,
         superusers=superusers,
     )
 
 
+def _record_order(
+    connection, keys: list[tuple[str, str]], applied: set[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Split the migrations to record as applied: those whose every dependency is recorded too, at once; and, from
+    the first that comes after Django-only migrations of its app (the persona columns come after generation's own),
+    the rest, each recorded once `migrate` has applied what it depends on. So django_migrations never holds a
+    migration before its parent."""
+    graph = MigrationExecutor(connection).loader.graph
+    now: list[tuple[str, str]] = []
+    for n, key in enumerate(keys):
+        parents = {parent.key for parent in graph.node_map[key].parents}
+        if not parents <= set(now) | applied:
+            return now, keys[n:]
+        now.append(key)
+    return now, []
+
+
 def _column_steps(catalogue: Catalogue) -> list[Step]:
     """One ALTER TABLE per table (one rewrite at most), with every column change it needs."""
     steps = []
-    for table, expected in EXPECTED_COLUMNS.items():
+    for table, expected in catalogue.expected.items():
         actions, reasons = [], {}
         for name, column in expected.items():
             actual = catalogue.columns[table][name]
@@ -60,7 +81,7 @@ def _column_steps(catalogue: Catalogue) -> list[Step]:
 
 def _index_and_key_steps(catalogue: Catalogue) -> list[Step]:
     steps = []
-    for name, (table, columns) in UNIQUE_CONSTRAINTS.items():
+    for name, (table, columns) in unique_constraints(catalogue.revision or ALEMBIC_HEAD).items():
         index = catalogue.indexes.get(name)
         if index is None:
             steps.append(
@@ -116,7 +137,7 @@ def _notes(catalogue: Catalogue) -> list[str]:
         "The ids keep their SERIAL sequences (Django makes identity columns now); Django supports both "
         "and every insert takes the next number as before.",
     ]
-    expected = {*UNIQUE_CONSTRAINTS, *INDEXES, *FOREIGN_KEYS}
+    expected = {*unique_constraints(catalogue.revision or ALEMBIC_HEAD), *INDEXES, *FOREIGN_KEYS}
     extras = sorted(
         f"{table}.{name}"
         for name, (table, kind, _) in catalogue.constraints.items()

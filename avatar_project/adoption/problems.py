@@ -8,8 +8,8 @@ from django.apps import apps
 from avatar_project.adoption import users
 from avatar_project.adoption.catalogue import Catalogue
 from avatar_project.adoption.columns import conversion
-from avatar_project.adoption.revisions import ALEMBIC_HEAD
-from avatar_project.adoption.revisions.documented import EXPECTED_COLUMNS, FOREIGN_KEYS, INDEXES, UNIQUE_CONSTRAINTS
+from avatar_project.adoption.revisions import ALEMBIC_HEAD, FINAL, KNOWN, added_by, unique_constraints
+from avatar_project.adoption.revisions.documented import FOREIGN_KEYS, INDEXES
 from avatar_project.adoption.steps import Options
 
 
@@ -20,9 +20,12 @@ def find_problems(catalogue: Catalogue, options: Options) -> list[str]:
     problems = []
     if catalogue.alembic_versions is None:
         problems.append("no alembic_version table")
-    elif catalogue.alembic_versions != [ALEMBIC_HEAD]:
+    elif catalogue.revision is None:
         found = ", ".join(catalogue.alembic_versions) or "empty"
-        problems.append(f"alembic_version is {found}, expected {ALEMBIC_HEAD}")
+        problems.append(
+            f"alembic_version is {found}, expected {ALEMBIC_HEAD} or one of the original app's {len(KNOWN) - 1} "
+            f"later revisions, to {FINAL}"
+        )
     problems += _schema_problems(catalogue)
     problems += users.problems(catalogue, options)
     return problems
@@ -37,9 +40,20 @@ def _django_tables() -> dict[str, str]:
     }
 
 
+def _extra(table: str, column: str, catalogue: Catalogue) -> str:
+    """An extra column, and the revision it would come with when a later one adds it."""
+    line = f"unknown extra column {table}.{column}"
+    later = added_by(table, column)
+    if later and catalogue.revision:
+        line += f" (revision {later} adds it, but alembic_version says {catalogue.revision})"
+    return line
+
+
 def _schema_problems(catalogue: Catalogue) -> list[str]:
     problems = []
-    for table, expected in EXPECTED_COLUMNS.items():
+    expected_tables = catalogue.expected
+    unique = unique_constraints(catalogue.revision or ALEMBIC_HEAD)
+    for table, expected in expected_tables.items():
         if table not in catalogue.tables:
             problems.append(f"missing table {table}")
             continue
@@ -54,17 +68,17 @@ def _schema_problems(catalogue: Catalogue) -> list[str]:
             nulls = catalogue.null_counts.get((table, name), 0)
             if nulls:
                 problems.append(f"column {table}.{name} has {nulls} NULL value(s), expected NOT NULL")
-        problems += [f"unknown extra column {table}.{name}" for name in actual if name not in expected]
+        problems += [_extra(table, name, catalogue) for name in actual if name not in expected]
         pkey = [d for t, kind, d in catalogue.constraints.values() if t == table and kind == "p"]
         if pkey != ["PRIMARY KEY (id)"]:
             problems.append(f"table {table} has no primary key on id")
-    for name, (table, columns) in {**UNIQUE_CONSTRAINTS, **INDEXES}.items():
+    for name, (table, columns) in {**unique, **INDEXES}.items():
         index = catalogue.indexes.get(name)
         if index is None or table not in catalogue.tables:
             continue  # created by the plan
-        unique = name in UNIQUE_CONSTRAINTS
-        if (index.table, index.columns, index.unique, index.plain) != (table, columns, unique, True):
-            kind = "unique " if unique else ""
+        is_unique = name in unique
+        if (index.table, index.columns, index.unique, index.plain) != (table, columns, is_unique, True):
+            kind = "unique " if is_unique else ""
             problems.append(f"index {name} is not a plain {kind}index on {table}({', '.join(columns)})")
     for name, (table, _) in FOREIGN_KEYS.items():
         found = catalogue.constraints.get(name)
@@ -74,6 +88,6 @@ def _schema_problems(catalogue: Catalogue) -> list[str]:
     migrated_apps = {app for app, _ in catalogue.applied}
     for table in sorted(catalogue.tables):
         app = django_tables.get(table)
-        if app and table not in EXPECTED_COLUMNS and app not in migrated_apps:
+        if app and table not in expected_tables and app not in migrated_apps:
             problems.append(f"table {table} already exists, but Django's migrations would create it")
     return problems

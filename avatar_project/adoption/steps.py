@@ -24,11 +24,14 @@ class Step:
 class Plan:
     schema: list[Step]
     data: list[Step]
-    record: list[tuple[str, str]]  # chain migrations to record as applied
+    record: list[tuple[str, str]]  # chain migrations to record as applied at once
+    # ... and those to record each once `migrate` has applied the migrations it depends on
+    record_later: list[tuple[str, str]]
     migrate: list[str]  # "app.name" of the migrations `migrate` then applies
     grants: list[Step]  # after `migrate`, which adds is_staff and is_superuser
     notes: list[str]  # what stays as it is, and why
     counts: dict[str, int]
+    values: dict[str, dict[str, str]]  # settings, config, int_config before: key: value as text
     staff: list[str]  # emails that end up staff (superusers included)
     superusers: list[str]
 
