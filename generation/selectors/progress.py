@@ -63,6 +63,7 @@ class TaskState:
     genders: dict[str, int]
     faces: str
     problems: list[Problem] = field(default_factory=list)
+    waiting: str = ""  # why a pending task has not started: the running tasks fill max_concurrent_tasks
 
     @property
     def finished(self) -> bool:
@@ -134,6 +135,8 @@ class TaskState:
 
         if started:
             queued = Step("Queued", "done", "Picked up by a worker")
+        elif self.waiting:
+            queued = Step("Queued", "active", self.waiting)
         elif self.worker_state == "seen":
             queued = Step("Queued", "active", "Waiting for a worker to pick it up")
         else:
@@ -225,6 +228,17 @@ def worker_last_seen() -> datetime | None:
     )
 
 
+def waiting_reason(task: GenerationTask) -> str:
+    """Why a pending task waits, when the tasks running fill the cap; empty otherwise."""
+    if task.status != Status.PENDING:
+        return ""
+    running, cap = lifecycle.running_and_cap()
+    if running < cap:
+        return ""
+    tasks = "1 task is" if running == 1 else f"{running} tasks are"
+    return f"Waiting: {tasks} running and the cap is {cap} (Admin › Integer settings)"
+
+
 def task_state(task: GenerationTask) -> TaskState:
     results = task.results.aggregate(
         with_data=Count("id"),
@@ -265,6 +279,7 @@ def task_state(task: GenerationTask) -> TaskState:
         genders={"Women": results["women"], "Men": results["men"]},
         faces=face_summary(task, checks),
         problems=task_problems(task, failed_units),
+        waiting=waiting_reason(task),
     )
 
 

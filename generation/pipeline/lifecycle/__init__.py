@@ -52,7 +52,7 @@ from generation.pipeline.lifecycle.queue import (
     inline,
 )
 from generation.pipeline.lifecycle.sweep import SweepReport, ensure_sweep_schedules, is_stalled, live_lease, sweep
-from generation.pipeline.lifecycle.tasks import advance, cancel, fail, start, submit, task_notes
+from generation.pipeline.lifecycle.tasks import advance, cancel, fail, running_and_cap, start, submit, task_notes
 from generation.pipeline.lifecycle.units import (
     complete_unit,
     fail_unit,
@@ -106,6 +106,7 @@ __all__ = [
     "results_missing_images",
     "retry",
     "retry_unit_later",
+    "running_and_cap",
     "start",
     "stop_for_budget",
     "stop_for_fatal",

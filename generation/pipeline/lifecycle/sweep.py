@@ -79,7 +79,7 @@ def _resend_lost(units, now) -> tuple[int, set[int]]:
 def sweep() -> SweepReport:
     """Every 30 s (a django-q2 schedule), and safe to run anywhere at any time: units of dead workers go back to the
     queue, lost jobs are sent again, stages whose last unit's worker died before moving the task on are moved on,
-    and tasks whose start job was lost are started."""
+    and pending tasks whose start job was lost are started, as many as max_concurrent_tasks lets."""
     now = timezone.now()
     with transaction.atomic():
         expired, reclaimed_tasks = _reclaim(PipelineUnit.objects.all(), now)
@@ -87,17 +87,13 @@ def sweep() -> SweepReport:
     quiet = GenerationTask.objects.filter(status__in=RUNNING_STATUSES, updated_at__lt=now - lease_length())
     for task_pk in reclaimed_tasks | resent_tasks | set(quiet.values_list("pk", flat=True)):
         advance(task_pk, progress=False)
-    lost_starts = list(
-        GenerationTask.objects.filter(status=Status.PENDING, created_at__lt=now - 2 * lease_length()).values_list(
-            "pk", flat=True
-        )
-    )
-    for task_pk in lost_starts:
-        start(task_pk)
-    report = SweepReport(expired, resent, len(lost_starts))
+    # Pending for a while: its start job was lost, or it waits for a place under max_concurrent_tasks.
+    pending = GenerationTask.objects.filter(status=Status.PENDING, created_at__lt=now - 2 * lease_length())
+    started = sum(start(task_pk) for task_pk in pending.order_by("id").values_list("pk", flat=True))
+    report = SweepReport(expired, resent, started)
     if report.total:
         log.warning("sweep: %s lease(s) ran out, %s lost job(s) sent again, %s task(s) started", expired, resent,
-                    len(lost_starts))  # fmt: skip
+                    started)  # fmt: skip
     return report
 
 

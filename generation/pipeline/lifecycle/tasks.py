@@ -16,7 +16,9 @@ from generation.costs import usage
 from generation.faces import checks as face_checks
 from generation.models import GenerationTask, PipelineUnit, TaskBudget, TaskRun
 from generation.pipeline.lifecycle.common import RUNNING_STATUSES, Kind, State, Status, _locked_task, log
-from generation.pipeline.lifecycle.queue import START_JOB, _dispatch, _send
+from generation.pipeline.lifecycle.queue import START_JOB, _dispatch, _send, inline
+from siteconfig.defaults import DEFAULT_INT_CONFIG, MAX_CONCURRENT_TASKS
+from siteconfig.models import IntConfig
 
 # --- Submitting and starting a task ---------------------------------------------------------------------------
 
@@ -36,18 +38,58 @@ def _batch_sizes(total: int, per_batch: int) -> list[int]:
     return [min(per_batch, total - start) for start in range(0, total, per_batch)]
 
 
-def start(task_pk: int) -> None:
-    """Plan the batches and start the data stage. Running it again changes nothing."""
+def running_and_cap() -> tuple[int, int]:
+    """How many tasks generate now, and how many may (int_config's max_concurrent_tasks)."""
+    running = GenerationTask.objects.filter(status__in=RUNNING_STATUSES).count()
+    return running, IntConfig.get_value(MAX_CONCURRENT_TASKS)
+
+
+def start(task_pk: int) -> bool:
+    """Start pending tasks while fewer than max_concurrent_tasks generate, the oldest first: a start job starts the
+    task that has waited longest, whichever it was sent for, so tasks start in the order they were submitted. The
+    others wait as Pending until a running one ends. Returns whether `task_pk` started; running it again changes
+    nothing. Under `generate --sync` its one task starts at once: that process runs it, and would run no other."""
+    if inline.get():
+        return _start_one(task_pk)
+    with transaction.atomic():
+        _lock_the_cap()
+        running, cap = running_and_cap()
+        waiting = GenerationTask.objects.filter(status=Status.PENDING).order_by("id").values_list("pk", flat=True)
+        started = [pk for pk in waiting[: max(0, cap - running)] if _start_one(pk)]
+    if task_pk not in started:
+        log.info("task %s: waiting, %s of %s task(s) running", task_pk, running + len(started), cap)
+    return task_pk in started
+
+
+def _lock_the_cap() -> None:
+    """Starts take turns, whichever cluster runs them, so that two never both see the last free place."""
+    row, _ = IntConfig.objects.get_or_create(
+        key=MAX_CONCURRENT_TASKS, defaults={"value": DEFAULT_INT_CONFIG[MAX_CONCURRENT_TASKS]}
+    )
+    IntConfig.objects.select_for_update().filter(pk=row.pk).first()
+
+
+def _start_one(task_pk: int) -> bool:
+    """Plan the batches and start the data stage of one pending task."""
     with transaction.atomic():
         task = _locked_task(task_pk)
         if task is None or task.status != Status.PENDING:
-            return
+            return False
         sizes = _batch_sizes(task.number_to_generate, settings.PERSONAS_PER_BATCH)
         _plan(task, Kind.BATCH, [(number, size, None) for number, size in enumerate(sizes, 1)])
         task.update_status(Status.GENERATING_DATA)
         _open_run(task)
         _dispatch(task)
     log.info("task %s: planned %s batch(es) for %s personas", task.task_code, len(sizes), task.number_to_generate)
+    return True
+
+
+def _start_next_waiting() -> None:
+    """A task ended: the task that has waited longest may start now (its start job decides, under the cap)."""
+    waiting = GenerationTask.objects.filter(status=Status.PENDING).order_by("id").values_list("pk", "task_code")
+    first = waiting.first()
+    if first:
+        _send(START_JOB, first[0], name=f"{first[1]}-start", group=first[1])
 
 
 def _plan(task: GenerationTask, kind: str, units: list[tuple[int, int, int | None]]) -> None:
@@ -166,6 +208,7 @@ def _open_run(task: GenerationTask) -> None:
 
 def _close_run(task: GenerationTask) -> None:
     task.runs.filter(ended_at__isnull=True).update(ended_at=task.completed_at or timezone.now())
+    _start_next_waiting()
 
 
 def fail(task_pk: int, message: str, *, status: str = Status.FAILED, keep_what_it_has: bool = False) -> None:
