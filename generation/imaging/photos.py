@@ -3,12 +3,13 @@ thumbnails. Pure functions, no Django: the hot path of a batch, benchmarked on i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 
 from PIL import Image, ImageOps
 
+from generation.imaging.looks import LOOK_ACTIONS, apply_look, random_look, trim_white_borders
 from generation.imaging.metadata import xmp_packet
 from generation.imaging.tiles import find_tile_boxes, flatten
 
@@ -59,20 +60,24 @@ def split_grid_photos(
     image_format: str = "jpeg",
     quality: int = 90,
     description: str = "",
+    trim_white: bool = False,
+    look_seeds: Sequence[str] | None = None,
 ) -> list[Photo]:
     """Cut a generated grid into its tiles, encoded as JPEG or WebP, each marked as AI-generated, with a WebP
     thumbnail of each tile at each of `thumbnail_widths`.
 
     The source is decoded once, and each tile encoded once and its thumbnails made from the same crop (this is the
     hot path of a batch). Tiles keep the source's ICC profile, so colours do not shift, but none of its EXIF, XMP or
-    comments.
+    comments. With `trim_white`, each tile loses its plain near-white borders too (looks.trim_white_borders); with
+    `look_seeds` (one per tile), each gets the phone-camera look drawn from its seed, and that look's JPEG quality.
     """
     pillow_format = IMAGE_FORMATS.get(image_format.lower())
     if pillow_format is None:
         raise ValueError(f"image_format must be one of {sorted(IMAGE_FORMATS)}, not {image_format!r}")
     packet = xmp_packet(description)
     widths = tuple(thumbnail_widths)
-    grid = Derivation("photo grid", data, ("c2pa.cropped",))
+    cut = Derivation("photo grid", data, ("c2pa.cropped",))
+    styled = Derivation("photo grid", data, ("c2pa.cropped", *LOOK_ACTIONS))
     with Image.open(BytesIO(data)) as source:
         source.load()
         ImageOps.exif_transpose(source, in_place=True)  # the grid is laid out as the image is seen
@@ -81,15 +86,20 @@ def split_grid_photos(
         image.info = {}  # crops copy info, and the JPEG encoder would copy a source comment from it
         boxes = find_tile_boxes(image, cols, rows)
         photos = []
-        for box in boxes:
+        for n, box in enumerate(boxes):
             out = BytesIO()
             params: dict[str, object] = {"quality": quality, "xmp": packet}
             if icc_profile:
                 params["icc_profile"] = icc_profile
             tile = image.crop(box.as_tuple())
+            if trim_white:
+                tile = trim_white_borders(tile) or tile
+            if look_seeds:
+                look = random_look(look_seeds[n])
+                tile, params["quality"] = apply_look(tile, look, look_seeds[n]), look.quality
             tile.save(out, pillow_format, **params)
             thumbnails = make_thumbnails(tile, widths, xmp=packet, icc_profile=icc_profile) if widths else {}
-            photos.append(Photo(out.getvalue(), thumbnails, grid))
+            photos.append(Photo(out.getvalue(), thumbnails, styled if look_seeds else cut))
     return photos
 
 
@@ -101,20 +111,29 @@ def fit_tile(
     image_format: str = "jpeg",
     quality: int = 90,
     description: str = "",
+    trim_white: bool = False,
+    look_seed: str | None = None,
 ) -> Photo:
-    """A single photo made to stand in for one tile: scaled and centre-cropped to the tile's size, encoded as the
-    tiles are (thumbnails too), and marked as AI-generated."""
+    """A single photo made to stand in for one tile: scaled and centre-cropped to the tile's size (and trimmed of
+    plain near-white borders with `trim_white`, given the look drawn from `look_seed`), encoded as the tiles are
+    (thumbnails too), and marked as AI-generated."""
     packet = xmp_packet(description)
     widths = tuple(thumbnail_widths)
     with Image.open(BytesIO(data)) as source:
         source.load()
         ImageOps.exif_transpose(source, in_place=True)
         image = ImageOps.fit(flatten(source), size, Image.Resampling.LANCZOS)
+        if trim_white:
+            image = trim_white_borders(image) or image
+        steps: tuple[str, ...] = ("c2pa.resized", "c2pa.cropped")
+        if look_seed:
+            look = random_look(look_seed)
+            image, quality, steps = apply_look(image, look, look_seed), look.quality, (*steps, *LOOK_ACTIONS)
         image.info = {}
         out = BytesIO()
         image.save(out, IMAGE_FORMATS[image_format.lower()], quality=quality, xmp=packet)
         thumbnails = make_thumbnails(image, widths, xmp=packet) if widths else {}
-        return Photo(out.getvalue(), thumbnails, Derivation("photo", data, ("c2pa.resized", "c2pa.cropped")))
+        return Photo(out.getvalue(), thumbnails, Derivation("photo", data, steps))
 
 
 # --- Thumbnails -------------------------------------------------------------------------------------------------

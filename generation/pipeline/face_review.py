@@ -15,12 +15,12 @@ from PIL import Image
 from generation.faces import checks as face_checks
 from generation.faces import reference
 from generation.faces.checks import Checked
-from generation.imaging.photos import Photo, fit_tile
+from generation.imaging.photos import Photo
 from generation.integrations import backends, storage
 from generation.integrations.backends import RefusedError
 from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
 from generation.pipeline.lifecycle import log_unit
-from generation.pipeline.persona_files import photo_description
+from generation.pipeline.persona_files import PersonaFiles
 from siteconfig.models import Config
 
 Verdict = FaceCheck.Verdict
@@ -51,12 +51,13 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
 
 class FaceReview:
     @classmethod
-    def for_unit(cls, unit: PipelineUnit) -> FaceReview | None:
+    def for_unit(cls, unit: PipelineUnit, files: PersonaFiles) -> FaceReview | None:
         """The unit's review, or None when face checks are off."""
-        return cls(unit) if face_checks.enabled() else None
+        return cls(unit, files) if face_checks.enabled() else None
 
-    def __init__(self, unit: PipelineUnit):
+    def __init__(self, unit: PipelineUnit, files: PersonaFiles):
         self.unit = unit
+        self.files = files
         self.base: Checked | None = None
         self.base_remade = False
         self.tiles: dict[int, tuple[Checked, int]] = {}  # position -> (check, replacements)
@@ -100,7 +101,7 @@ class FaceReview:
             replacements = 0
             while checked.rejected and replacements < settings.FACE_RETRIES:
                 reason = describe(checked)
-                tile = self.replacement(base, tile.data)
+                tile = self.replacement(base, tile.data, position)
                 replacements += 1
                 checked = face_checks.check(tile.data, self.base_face)  # a whole photo: no edge of it was cut
                 outcome = "now ok" if not checked.rejected else f"still {describe(checked)}"
@@ -110,21 +111,14 @@ class FaceReview:
             kept.append(tile)
         return kept
 
-    def replacement(self, base: bytes, tile: bytes) -> Photo:
+    def replacement(self, base: bytes, tile: bytes, position: int) -> Photo:
         """One photo of this person in the rejected tile's scene, from the base, sized as the tile, with its
-        thumbnails."""
+        thumbnails, to be stored at `position`."""
         result = self.unit.result
         photo = backends.replacement_photo(base, tile, firstname=result.firstname, gender=result.gender)
         with Image.open(io.BytesIO(tile)) as cut:
             size = cut.size
-        return fit_tile(
-            photo,
-            size,
-            thumbnail_widths=storage.THUMBNAIL_WIDTHS,
-            image_format=settings.IMAGE_FORMAT,
-            quality=settings.IMAGE_QUALITY,
-            description=photo_description(result),
-        )
+        return self.files.fitted(photo, size, position)
 
     def record_tiles(self, urls: list[str], version: str = "") -> None:
         """Keep every tile's check. Tiles an earlier run stored (before a crash) are read back and checked here."""

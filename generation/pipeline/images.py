@@ -55,7 +55,7 @@ def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos
         return Photos(result.images, result.base_image_url)
     files = PersonaFiles(unit, lease, threads(), version)
     files.check_signing()  # before any call is paid for: a CredentialsError stops the task
-    review = FaceReview.for_unit(unit)
+    review = FaceReview.for_unit(unit, files)
     base, base_url = base_image(unit, files, review)
     grids = files.grids_to_make(expected)
     store_grids(unit, files, review, base, grids)
@@ -79,10 +79,12 @@ def base_image(unit: PipelineUnit, files: PersonaFiles, review: FaceReview | Non
             review.check_base(data)
     else:
         raw = make_base(unit.task, unit.result)
-        if review and review.base_needs_remaking(raw):
+        base = files.base_photo(raw)
+        if review and review.base_needs_remaking(base[0].data):
             raw = make_base(unit.task, unit.result)
-            review.check_base(raw, remade=True)
-        data, url = files.store_base(raw)
+            base = files.base_photo(raw)
+            review.check_base(base[0].data, remade=True)
+        data, url = files.store_base(raw, base)
     files.record_base(url)
     if review:
         review.record_base(url)
@@ -136,4 +138,4 @@ def make_tiles(files: PersonaFiles, base: bytes, unit: PipelineUnit, grid: Grid,
         parts=grid.parts,
         delay=delay,
     )
-    return files.tiles_of(made, grid.layout)
+    return files.tiles_of(made, grid)

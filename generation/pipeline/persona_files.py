@@ -13,13 +13,15 @@ from functools import cached_property
 from django.conf import settings
 
 from generation.imaging.grids import Layout, grid_layouts
+from generation.imaging.looks import trimmed_png
 from generation.imaging.metadata import with_ai_metadata
-from generation.imaging.photos import Photo, split_grid_photos, thumbnails_of
+from generation.imaging.photos import Derivation, Photo, fit_tile, split_grid_photos, thumbnails_of
 from generation.integrations import provenance, storage
 from generation.integrations.provenance import records
 from generation.models import GenerationResult, ImageCredential, PipelineUnit
 from generation.pipeline import thumbnails
 from generation.pipeline.lifecycle import Lease, log_unit
+from siteconfig.models import Config
 
 Upload = tuple[Future[None], ImageCredential]  # a file being written, and its Content Credentials row
 
@@ -48,6 +50,8 @@ class PersonaFiles:
         self.unit, self.lease, self.pool, self.version = unit, lease, pool, version
         self.task_code, self.result_id = unit.task.task_code, unit.result_id
         self.origin = provenance.Origin.of(self.task_code, self.result_id)
+        self.trim_white = Config.get_value("crop_white_borders")
+        self.styled = Config.get_value("randomize_image_style")
 
     @staticmethod
     def check_signing() -> None:
@@ -74,20 +78,29 @@ class PersonaFiles:
         self.store(thumbnails.missing_files([key], self.stored, self.origin, {key: data}))
         return data, storage.url(key)
 
-    def store_base(self, raw: bytes) -> tuple[bytes, str]:
-        """The base as the model sent it (marked, EXIF dropped), signed and stored with its thumbnails. A file whose
-        container c2pa cannot parse (a broken chunk the decoder shrugs off) is signed as a lossless PNG of the same
-        pixels. Returns the stored bytes and their URL."""
-        data, extension = with_ai_metadata(raw)
-        made = thumbnails_of(data, storage.THUMBNAIL_WIDTHS)
+    def base_photo(self, raw: bytes) -> tuple[Photo, str]:
+        """The base as it will be stored, and its extension: the model's file marked as AI-generated (EXIF
+        dropped), or, with crop_white_borders on and a border to trim, a lossless PNG of it without the border.
+        The face check and the signature see this file."""
+        trimmed = trimmed_png(raw) if self.trim_white else None
+        data, extension = with_ai_metadata(trimmed or raw)
+        made_from = Derivation("model answer", raw, ("c2pa.cropped",)) if trimmed else None
+        return Photo(data, thumbnails_of(data, storage.THUMBNAIL_WIDTHS), made_from), extension
+
+    def store_base(self, raw: bytes, base: tuple[Photo, str]) -> tuple[bytes, str]:
+        """The base (`base_photo`) signed and stored with its thumbnails. A file whose container c2pa cannot parse
+        (a broken chunk the decoder shrugs off) is signed as a lossless PNG of the same pixels. Returns the stored
+        bytes and their URL."""
+        photo, extension = base
+        answer = raw if photo.made_from is None else None
         try:
             key = storage.base_key(self.task_code, self.result_id, extension, self.version)
-            files = provenance.signed_files(key, Photo(data, made), self.origin, answer=raw)
+            files = provenance.signed_files(key, photo, self.origin, answer=answer)
         except provenance.SigningError as error:
             log_unit(self.unit, "the model's base could not be signed as sent (%s); signing a lossless PNG", error)
-            data, extension = with_ai_metadata(raw, reencode=True)
+            data, extension = with_ai_metadata(photo.data, reencode=True)
             key = storage.base_key(self.task_code, self.result_id, extension, self.version)
-            files = provenance.signed_files(key, Photo(data, made), self.origin)
+            files = provenance.signed_files(key, Photo(data, photo.thumbnails, photo.made_from), self.origin)
         self.store(files)
         log_unit(self.unit, "stored base image %s (%s bytes) and its thumbnails, signed", key, len(files[0][1]))
         return files[0][1], storage.url(key)
@@ -122,17 +135,34 @@ class PersonaFiles:
         self.store(thumbnails.missing_files(kept, self.stored, self.origin))
         return missing
 
-    def tiles_of(self, grid: bytes, layout: Layout) -> list[Photo]:
-        """A grid cut into its tiles, each encoded with its thumbnails (pure: run in a pool thread)."""
-        cols, rows = layout
+    def tiles_of(self, made: bytes, grid: Grid) -> list[Photo]:
+        """A grid cut into its tiles, each encoded with its thumbnails (pure: run in a pool thread). With
+        randomize_image_style on, each tile gets a look drawn from its key, so a second run makes the same file."""
+        cols, rows = grid.layout
         return split_grid_photos(
-            grid,
+            made,
             cols,
             rows,
             thumbnail_widths=storage.THUMBNAIL_WIDTHS,
             image_format=settings.IMAGE_FORMAT,
             quality=settings.IMAGE_QUALITY,
             description=photo_description(self.unit.result),
+            trim_white=self.trim_white,
+            look_seeds=grid.keys if self.styled else None,
+        )
+
+    def fitted(self, photo: bytes, size: tuple[int, int], position: int) -> Photo:
+        """A single photo made to stand in for the tile at `position`, of `size`, encoded as the tiles are (pure: no
+        database)."""
+        return fit_tile(
+            photo,
+            size,
+            thumbnail_widths=storage.THUMBNAIL_WIDTHS,
+            image_format=settings.IMAGE_FORMAT,
+            quality=settings.IMAGE_QUALITY,
+            description=photo_description(self.unit.result),
+            trim_white=self.trim_white,
+            look_seed=f"{self.tile_key(position)} replacement" if self.styled else None,
         )
 
     def upload_photos(self, keys: Sequence[str], photos: Sequence[Photo]) -> list[Upload]:

@@ -37,8 +37,8 @@ def run_new_image(unit: PipelineUnit, lease: Lease) -> Photos:
     files.check_signing()  # before the call is paid for: a CredentialsError stops the task
     base = files.read(result.base_image_url)
     old = files.read(images[position - 1])
-    review = FaceReview(unit)
-    photo = review.replacement(base, old)
+    review = FaceReview(unit, files)
+    photo = review.replacement(base, old, position)
     note = ""
     if face_checks.enabled():
         base_face = face_checks.check(base, None).reading.embedding
