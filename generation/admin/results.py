@@ -43,28 +43,61 @@ class FaceStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AgeBandFilter(admin.SimpleListFilter):
+    """Personas by age band (the index on age of migration 0028 serves it); "not known" for those with no age, as
+    every persona made before the profile existed."""
+
+    title = "age"
+    parameter_name = "age"
+    # value: (label, lowest, highest), None for no bound. Under 18 is there to find what an old database may hold.
+    BANDS = {
+        "18-29": ("18–29", 18, 29),
+        "30-44": ("30–44", 30, 44),
+        "45-59": ("45–59", 45, 59),
+        "60+": ("60 and over", 60, None),
+        "under-18": ("under 18", None, 17),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [(band, label) for band, (label, _, _) in self.BANDS.items()] + [("unknown", "not known")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[GenerationResult]) -> QuerySet[GenerationResult]:
+        if self.value() == "unknown":
+            return queryset.filter(age__isnull=True)
+        if self.value() in self.BANDS:
+            _, low, high = self.BANDS[self.value()]
+            if low is not None:
+                queryset = queryset.filter(age__gte=low)
+            return queryset.filter(age__lte=high) if high is not None else queryset
+        return queryset
+
+
 @admin.register(GenerationResult)
 class GenerationResultAdmin(MachineMadeAdmin):
     list_display = (
         "full_name", "gender", "task_link", "batch_number", "base_thumbnail", "image_count", "faces", "created_at",
     )  # fmt: skip
-    list_filter = ("gender", "task__status", FaceStateFilter)
+    list_filter = ("gender", AgeBandFilter, "task__status", FaceStateFilter)
     list_select_related = ("task",)
     # Newest first, by the primary key (created_at has no index on the documented table).
     ordering = ("-id",)
-    search_fields = ("=task__task_code", "firstname", "lastname")  # what get_search_results does, for the record
+    # What get_search_results does, for the record.
+    search_fields = ("=task__task_code", "firstname", "lastname", "job_title", "current_city")
     search_help_text = (
-        "A task id (whole), or a first or last name (at least 3 letters; within one task's results, any length)."
+        "A task id (whole), or part of a first or last name, a job title or a city (at least 3 letters; within one "
+        "task's results, any length)."
     )
     readonly_fields = (
         "full_name", "gender", "task_links", "batch_number", "created_at", "bio_facebook", "bio_instagram", "bio_x",
         "bio_tiktok", "base_thumbnail", "base_image_link", "image_thumbnails", "image_links",
+        *GenerationResult.PROFILE_FIELDS,
     )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50  # as for tasks; and 50 thumbnails are plenty for one screen
     fieldsets = (
         (None, {"fields": ("full_name", "gender", "task_links", "batch_number", "created_at")}),
+        ("Profile", {"fields": GenerationResult.PROFILE_FIELDS}),
         ("Bios", {"fields": ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")}),
         ("Base selfie", {"fields": ("base_thumbnail", "base_image_link")}),
         ("Photos", {"fields": ("image_thumbnails", "image_links")}),
@@ -103,6 +136,7 @@ class GenerationResultAdmin(MachineMadeAdmin):
             matches = Q(task_id=task_pk_by_code(term))
             if within_task or len(term) >= 3:
                 matches |= Q(firstname__icontains=term) | Q(lastname__icontains=term)
+                matches |= Q(job_title__icontains=term) | Q(current_city__icontains=term)
             query &= matches
         return queryset.filter(query), False
 

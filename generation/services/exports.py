@@ -22,6 +22,7 @@ from generation.models import ApiCall, FaceCheck, GenerationResult, GenerationTa
 from generation.selectors.faces import NOT_CHECKED, persona_state, persona_verdict
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
+PROFILE_FIELDS = GenerationResult.PROFILE_FIELDS
 CHUNK_ROWS = 100  # rows held at once: a fifth of the largest task (500 personas), whatever its size
 COPY_BYTES = 64 * 1024
 
@@ -78,6 +79,8 @@ def persona_dict(result: GenerationResult) -> dict:
         "lastname": result.lastname,
         "gender": result.gender,
         "bios": {field.removeprefix("bio_"): getattr(result, field) for field in BIO_FIELDS},
+        # Under the columns' own names; what is not known is null (age is a number).
+        "profile": {field: getattr(result, field) for field in PROFILE_FIELDS},
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": cost_usd(getattr(result, "spent", None)),
@@ -104,10 +107,17 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def profile_cell(value: str | int | None) -> str:
+    """A profile value as a CSV cell: empty when unknown (never "None"), text kept from running as a formula."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else spreadsheet_safe(value)
+
+
 def csv_rows(task: GenerationTask) -> Iterator[str]:
     """One row per persona; image URLs in columns image_1 … image_N, then the face checks: the persona's worst
-    verdict, the base's, and each image's verdict and distance from the base; last, the persona's face state (a
-    column added after the others, so that readers by position still find theirs)."""
+    verdict, the base's, and each image's verdict and distance from the base; then the persona's face state and its
+    profile (columns added after the others, so that readers by position still find theirs)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -122,7 +132,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
                     + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
                     + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")]
-                    + ["cost_usd", "content_credentials", "face_state"])  # fmt: skip
+                    + ["cost_usd", "content_credentials", "face_state", *PROFILE_FIELDS])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
@@ -138,6 +148,7 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             + [result.base_image_url or ""] + images + [""] * (columns - len(images))
             + [face_verdict(result, checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
             + [f"{cost_usd(result.spent):.4f}", credentials_state(result), result_face_state(result, checks)]
+            + [profile_cell(getattr(result, field)) for field in PROFILE_FIELDS]
         )  # fmt: skip
         yield flush()
 

@@ -91,6 +91,13 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
 ):
     task = finished_task(reviewer, photos, count=6)
     path = f"/tasks/{task.task_code}/"
+    # The first persona as an adopted database holds it, with a whole profile; the others have none.
+    task.results.filter(pk=task.results.order_by("id").first().pk).update(
+        age=34, ethnicity="Portuguese", job_title="Harbour pilot", workplace="Port of Leixões",
+        edu_establishment="Escola Náutica Infante D. Henrique", edu_study="Nautical science", current_city="Matosinhos",
+        current_state="Porto District", prev_city="Aveiro", prev_state="Aveiro District",
+        about="Brings the container ships in through the breakwater, day or night, in any weather.",
+    )  # fmt: skip
 
     def says_verified(page):
         expect(page.locator("[data-credentials]")).to_have_text(
@@ -104,6 +111,8 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
     def open_drawer(page):
         page.locator(".persona").first.get_by_role("button", name="Bios").click()
         expect(page.locator("dialog.drawer[open]")).to_be_visible()
+        expect(page.locator("dialog.drawer[open] dl.profile")).to_contain_text("Harbour pilot")
+        expect(page.locator("dialog.drawer[open] dl.profile dt").first).to_have_text("Age")
 
     def open_menu(page):
         page.locator(".persona").first.locator("summary").click()

@@ -81,3 +81,30 @@ def test_a_persona_without_images_yet_shows_dashes(admin_client):
     assert page.status_code == 200
     assert "<img" not in page.content.decode().split('id="content-main"')[1]
     assert GenerationResult.objects.get(pk=result.pk).images is None
+
+
+def test_a_job_title_or_a_city_finds_its_personas(admin_client):
+    courier = make_result(make_task(), job_title="Cycle courier", current_city="Lyon")
+    baker = make_result(make_task(), job_title="Baker", current_city="Porto")
+    make_result(make_task())
+    assert listed(admin_client, q="courier") == [courier.pk]
+    assert listed(admin_client, q="porto") == [baker.pk]
+
+
+def test_the_age_band_filter_keeps_the_band_and_finds_the_personas_with_no_age(admin_client):
+    task = make_task()
+    ages = {age: make_result(task, age=age) for age in (19, 29, 30, 61)}
+    unknown = make_result(task)
+    assert listed(admin_client, age="18-29") == [ages[29].pk, ages[19].pk]
+    assert listed(admin_client, age="30-44") == [ages[30].pk]
+    assert listed(admin_client, age="60+") == [ages[61].pk]
+    assert listed(admin_client, age="unknown") == [unknown.pk]
+
+
+def test_the_result_page_shows_the_profile_and_a_dash_where_it_is_empty(admin_client):
+    result = make_result(make_task(), age=34, job_title="Baker", current_city="Porto", about="Up at four.")
+    html = admin_client.get(reverse("admin:generation_generationresult_change", args=[result.pk])).content.decode()
+    assert "Profile" in html
+    for text in ("34", "Baker", "Porto", "Up at four."):
+        assert text in html
+    assert "None" not in html

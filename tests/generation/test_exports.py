@@ -128,3 +128,45 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_stay_text(client, st
         "'-1+1",
         "fine",
     )
+
+
+PROFILE = {
+    "age": 34,
+    "ethnicity": "Portuguese",
+    "job_title": "Baker",
+    "workplace": "Padaria Ribeira",
+    "edu_establishment": "Escola de Hotelaria do Porto",
+    "edu_study": "Pastry",
+    "current_city": "Porto",
+    "current_state": "Porto District",
+    "prev_city": "Braga",
+    "prev_state": "Braga District",
+    "about": "=Up at four, every day.",
+}
+
+
+@pytest.fixture
+def profiled_task(staff):
+    """Two personas as an adopted database holds them: one with its whole profile, one with none."""
+    task = make_task(user=staff, status="completed", images_per_persona=4)
+    GenerationResult.objects.create(task=task, batch_number=1, firstname="Rita", lastname="Sousa", gender="f",
+                                    **PROFILE)  # fmt: skip
+    GenerationResult.objects.create(task=task, batch_number=1, firstname="Rui", lastname="Reis", gender="m")
+    return task
+
+
+def test_every_export_carries_the_eleven_profile_fields_under_their_column_names(client, profiled_task):
+    rows = list(
+        csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[profiled_task.task_code]))).decode()))
+    )
+    assert {field: rows[0][field] for field in PROFILE} == {
+        field: "'=Up at four, every day." if field == "about" else str(value) for field, value in PROFILE.items()
+    }
+    assert {field: rows[1][field] for field in PROFILE} == dict.fromkeys(PROFILE, "")  # empty, never "None"
+
+    document = json.loads(body(client.get(reverse("export_json", args=[profiled_task.task_code]))))
+    assert [persona["profile"] for persona in document["personas"]] == [PROFILE, dict.fromkeys(PROFILE)]
+
+    archive = zipfile.ZipFile(io.BytesIO(body(prepared_zip(client, profiled_task.task_code))))
+    assert json.loads(archive.read("Rita_Sousa/persona.json"))["profile"] == PROFILE
+    assert json.loads(archive.read("Rui_Reis/persona.json"))["profile"]["age"] is None

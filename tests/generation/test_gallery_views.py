@@ -111,3 +111,14 @@ def test_one_personas_zip_holds_its_folder_only(client, staff):
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert archive.namelist() == [f"{result.firstname}_{result.lastname}/persona.json"]
     assert response["Content-Disposition"] == f'attachment; filename="persona-{task.task_code}-{result.pk}.zip"'
+
+
+def test_the_drawer_shows_the_known_profile_facts_and_none_of_the_empty_ones(client, staff):
+    task = finished(staff, number_to_generate=2)
+    make_result(task, firstname="Rita", age=34, job_title="Baker", current_city="Porto", about="")
+    make_result(task, firstname="Rui")
+    html = client.get(reverse("task_detail", args=[task.task_code])).content.decode()
+    assert html.count('<dl class="profile"') == 1
+    assert '<dt>Age</dt><dd dir="auto">34</dd>' in html
+    assert '<dt>Job title</dt><dd dir="auto">Baker</dd>' in html
+    assert "<dt>Current city</dt>" in html and "<dt>About</dt>" not in html and "None" not in html
