@@ -27,6 +27,8 @@ def run(quick: bool) -> list[Figure]:
         env = harness.worker_env(db_url, fake, bucket, WORKERS, PERSONAS_PER_BATCH="1")
         # A user's window of queued and running units, as the workers' own settings make it.
         window = harness.django_call(env, "generation.pipeline.lifecycle:in_flight_window")
+        # A's tasks and B's run side by side: this measures the turns between them, not the cap.
+        harness.django_call(env, "bench.harness.datasets:allow_running_tasks", count=tasks + 1)
         with harness.Workers(env, "fairness"):
             backlog = harness.django_call(
                 env, "bench.harness.datasets:submit", personas=personas, images=IMAGES, tasks=tasks

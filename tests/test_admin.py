@@ -10,7 +10,7 @@ from django.utils.html import escape
 from accounts.models import User
 from generation.integrations.storage import thumbnail_url
 from generation.models import GenerationResult, GenerationTask, PipelineUnit
-from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS
+from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS, DEFAULT_CONFIG_FLAGS, LATER_CONFIG_FLAGS
 from siteconfig.models import Config, Settings
 from testkit.factories import make_result, make_task, make_user
 from tests.conftest import requires_postgresql
@@ -318,7 +318,8 @@ def test_the_four_platform_prompts_offer_no_add_and_no_delete(admin_client):
 
 
 def test_each_config_flag_explains_itself_in_the_list_and_on_its_page(admin_client):
-    assert set(CONFIG_FLAG_HELP) == set(DEFAULT_CONFIG_FLAGS)
+    assert set(CONFIG_FLAG_HELP) == set(DEFAULT_CONFIG_FLAGS) | set(LATER_CONFIG_FLAGS)
+    assert Config.objects.count() == len(CONFIG_FLAG_HELP)
     listing = admin_client.get(admin_url(Config, "changelist")).content.decode()
     for flag in Config.objects.all():
         assert escape(CONFIG_FLAG_HELP[flag.key]) in listing

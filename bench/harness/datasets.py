@@ -31,6 +31,14 @@ def submit(personas: int, images: int, tasks: int = 1) -> list[int]:
     ]
 
 
+def allow_running_tasks(count: int) -> None:
+    """(In a child.) Let `count` tasks generate at once (int_config's max_concurrent_tasks, 1 as migrated): for the
+    benchmarks that measure tasks running side by side."""
+    from siteconfig.models import IntConfig
+
+    IntConfig.set_value("max_concurrent_tasks", count)
+
+
 def images_stage_task(personas: int, images: int) -> int:
     """(In a child.) A data set built by bulk inserts: a task already in its images stage, with `personas`
     personas and one pending images unit each, as the data stage leaves it. Nothing is queued."""

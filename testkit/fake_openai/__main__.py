@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
 from testkit.fake_openai.server import FakeOpenAI
@@ -17,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images-per-minute", type=int, default=None, help="429 past this many image calls/min")
     parser.add_argument("--max-recorded", type=int, default=1000, help="keep only the newest N requests in memory")
     args = parser.parse_args(argv)
+    # Ctrl-C stops it even when its parent ignored SIGINT (pytest-xdist's workers do, and a child inherits that, and
+    # Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = FakeOpenAI(
         chat_latency=args.chat_latency,
         image_latency=args.image_latency,

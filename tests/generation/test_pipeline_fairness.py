@@ -9,10 +9,17 @@ from generation.models import PipelineUnit
 from generation.pipeline import lifecycle
 from generation.pipeline.lifecycle import in_flight_window
 from generation.pipeline.stages import run_unit
+from siteconfig.models import IntConfig
 from testkit.factories import make_user
 from tests.generation.helpers import submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_side_by_side():
+    """Fairness is between tasks that generate at once: more than max_concurrent_tasks' seed of 1."""
+    IntConfig.set_value("max_concurrent_tasks", 10)
 
 
 def queued_units_by_task() -> dict[str, int]:

@@ -21,6 +21,7 @@ from generation.pipeline.personas import run_batch
 from generation.pipeline.stages import run_inline, run_unit
 from generation.services import cancel_task, retry_task
 from generation.services.jobs import sweep
+from siteconfig.models import IntConfig
 from testkit.factories import make_result, make_task, make_user
 from tests.generation.helpers import assert_task_stored_completely, submit, with_thumbnails
 
@@ -350,6 +351,7 @@ def test_the_sweep_requeues_a_unit_whose_lease_ran_out_and_leaves_live_leases_an
         unit.refresh_from_db()
         return task, unit
 
+    IntConfig.set_value("max_concurrent_tasks", 3)  # a place free beside the two running tasks
     _, lost_unit = images_task(timezone.now() - timedelta(seconds=1))  # its worker died: no heartbeat
     _, busy_unit = images_task(timezone.now() + timedelta(seconds=settings.UNIT_LEASE_SECONDS))  # heartbeating
     forgotten = make_task()  # pending, its start job lost

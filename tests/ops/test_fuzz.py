@@ -451,6 +451,7 @@ def expected_csv_row(result: GenerationResult, columns: int) -> list[str]:
         "0.0000",
         "none",  # made by a factory, not stored through the pipeline: no Content Credentials recorded
         "not checked",
+        *[""] * len(GenerationResult.PROFILE_FIELDS),  # no profile: empty cells, never "None"
     ]
 
 
@@ -460,6 +461,7 @@ def expected_persona(result: GenerationResult) -> dict:
         "lastname": result.lastname,
         "gender": result.gender,
         "bios": {name: getattr(result, f"bio_{name}") for name in ("facebook", "instagram", "x", "tiktok")},
+        "profile": {field: getattr(result, field) for field in GenerationResult.PROFILE_FIELDS},
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": 0.0,
@@ -510,7 +512,8 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
     csv_body, json_body, zip_body = body_of(csv_response), body_of(json_response), body_of(zip_response)
 
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
-    assert rows[0][:3] == ["firstname", "lastname", "gender"] and len(rows[0]) == 13 + 3 * images_each
+    assert rows[0][:3] == ["firstname", "lastname", "gender"]
+    assert len(rows[0]) == 13 + len(GenerationResult.PROFILE_FIELDS) + 3 * images_each
     assert rows[1:] == [expected_csv_row(result, images_each) for result in results]
 
     document = json.loads(json_body)
