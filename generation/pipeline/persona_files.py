@@ -135,35 +135,29 @@ class PersonaFiles:
         self.store(thumbnails.missing_files(kept, self.stored, self.origin))
         return missing
 
+    def encoding(self) -> dict:
+        """How the persona's photos are encoded: the settings' format and quality, its thumbnails, its description
+        and the white-border flag."""
+        return {
+            "thumbnail_widths": storage.THUMBNAIL_WIDTHS,
+            "image_format": settings.IMAGE_FORMAT,
+            "quality": settings.IMAGE_QUALITY,
+            "description": photo_description(self.unit.result),
+            "trim_white": self.trim_white,
+        }
+
     def tiles_of(self, made: bytes, grid: Grid) -> list[Photo]:
         """A grid cut into its tiles, each encoded with its thumbnails (pure: run in a pool thread). With
         randomize_image_style on, each tile gets a look drawn from its key, so a second run makes the same file."""
         cols, rows = grid.layout
-        return split_grid_photos(
-            made,
-            cols,
-            rows,
-            thumbnail_widths=storage.THUMBNAIL_WIDTHS,
-            image_format=settings.IMAGE_FORMAT,
-            quality=settings.IMAGE_QUALITY,
-            description=photo_description(self.unit.result),
-            trim_white=self.trim_white,
-            look_seeds=grid.keys if self.styled else None,
-        )
+        seeds = grid.keys if self.styled else None
+        return split_grid_photos(made, cols, rows, look_seeds=seeds, **self.encoding())
 
     def fitted(self, photo: bytes, size: tuple[int, int], position: int) -> Photo:
         """A single photo made to stand in for the tile at `position`, of `size`, encoded as the tiles are (pure: no
         database)."""
-        return fit_tile(
-            photo,
-            size,
-            thumbnail_widths=storage.THUMBNAIL_WIDTHS,
-            image_format=settings.IMAGE_FORMAT,
-            quality=settings.IMAGE_QUALITY,
-            description=photo_description(self.unit.result),
-            trim_white=self.trim_white,
-            look_seed=f"{self.tile_key(position)} replacement" if self.styled else None,
-        )
+        seed = f"{self.tile_key(position)} replacement" if self.styled else None
+        return fit_tile(photo, size, look_seed=seed, **self.encoding())
 
     def upload_photos(self, keys: Sequence[str], photos: Sequence[Photo]) -> list[Upload]:
         files = []
