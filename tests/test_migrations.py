@@ -58,6 +58,7 @@ DJANGO_ONLY = [
     ("generation", "0024_api_call_list_indexes"),
     ("generation", "0025_jobs_live_in_services"),
     ("generation", "0028_profile_search_indexes"),
+    ("generation", "0029_task_requests_and_persona_details"),
 ]
 BUDGETS_NULLABLE = ("generation", "0019_budgets_no_cap_is_empty")
 STAFF_FLAGS = ("accounts", "0002_add_staff_flags_and_permissions")

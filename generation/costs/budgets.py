@@ -29,7 +29,9 @@ RECENT_CHECKS = 2_000  # face checks whose replacements make the replacement rat
 OUTPUT_TOKENS_1024 = {"low": 272, "medium": 1056, "high": 4160}
 NOMINAL_PROMPT_TOKENS = 300
 NOMINAL_REFERENCE_TOKENS = 1_000
-NOMINAL_CHAT = prices.Usage(text_input=1_500, text_output=250)  # a batch, per persona asked for: see estimate()
+# A batch's prompt, and what it writes per persona (profile, look, interests, bios) before its photo ideas.
+NOMINAL_CHAT = prices.Usage(text_input=2_000, text_output=650)
+NOMINAL_IDEA_TOKENS = 30  # output tokens of one photo idea
 SECONDS_PER_PERSONA = 20.0  # until tasks have run here
 
 
@@ -99,7 +101,7 @@ def typical_cost(kind: str, model: str, nominal: prices.Usage, quality: str | No
             text_output=Avg("text_output_tokens"), image_output=Avg("image_output_tokens"), images=Avg("images"),
         )  # fmt: skip
         usage = prices.Usage(**{name: round(value or 0) for name, value in means.items()})
-    if kind in (Kind.PERSONAS, Kind.BIOS):
+    if kind in (Kind.PERSONAS, Kind.BIOS, Kind.IDEAS):
         quality = ""
     elif quality is None:
         quality = plans.current().quality
@@ -139,9 +141,8 @@ def estimate(number: int, images_per_persona: int) -> Estimate:
     batches = math.ceil(number / settings.PERSONAS_PER_BATCH)
     layouts = grid_layouts(images_per_persona)
     rate = replacement_rate() if settings.FACE_CHECK else 0.0
-    chat = prices.Usage(
-        text_input=NOMINAL_CHAT.text_input, text_output=NOMINAL_CHAT.text_output * settings.PERSONAS_PER_BATCH
-    )
+    per_persona = NOMINAL_CHAT.text_output + NOMINAL_IDEA_TOKENS * images_per_persona
+    chat = prices.Usage(text_input=NOMINAL_CHAT.text_input, text_output=per_persona * settings.PERSONAS_PER_BATCH)
     square, quality = plan.size("square"), plan.quality
     parts = [
         (Kind.PERSONAS, batches, plan.text_model, chat),

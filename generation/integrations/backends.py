@@ -15,10 +15,13 @@ from generation.integrations.contract import (
     BackendError,
     FatalBackendError,
     GenerationBackend,
+    IdeasRequest,
     MalformedAnswerError,
     PersonaRequest,
     RefusedError,
     RejectedInputError,
+    Sitter,
+    Skeleton,
     TransientBackendError,
 )
 from generation.integrations.offline import OfflineBackend
@@ -29,10 +32,13 @@ __all__ = [
     "BackendError",
     "FatalBackendError",
     "GenerationBackend",
+    "IdeasRequest",
     "MalformedAnswerError",
     "PersonaRequest",
     "RefusedError",
     "RejectedInputError",
+    "Sitter",
+    "Skeleton",
     "TransientBackendError",
     "base_selfie",
     "edited_image",
@@ -89,29 +95,25 @@ def image_slots(count: int) -> list[float]:
 # The pipeline's images, asked for in its own words; the prompts are the backends' business.
 
 
-def base_selfie(*, firstname: str, gender: str, description: str, reference: bytes | None = None) -> bytes:
+def base_selfie(sitter: Sitter, *, reference: bytes | None = None) -> bytes:
     """A persona's base selfie: from text alone, or with the face of `reference`."""
-    prompt = prompts.base_selfie_prompt(
-        firstname=firstname, gender=gender, description=description, with_reference=reference is not None
-    )
+    prompt = prompts.base_selfie_prompt(sitter, with_reference=reference is not None)
     if reference is None:
         return new_image(prompt, shape="square")
     return edited_image([reference], prompt, shape="square")
 
 
 def photo_grid(
-    base: bytes, *, firstname: str, gender: str, description: str, layout: Layout, part: int, parts: int, delay: float
+    base: bytes, sitter: Sitter, *, layout: Layout, ideas: list[str], part: int, parts: int, delay: float
 ) -> bytes:
-    """One grid of photos of the person in `base`, `part` of the persona's `parts` (each steered to other scenes),
-    after `delay` seconds (from `image_slots`)."""
+    """One grid of photos of the person in `base`, one per idea in reading order (or, for a persona without ideas,
+    `part` of its `parts`, each steered to other scenes), after `delay` seconds (from `image_slots`)."""
     cols, rows = layout
-    prompt = prompts.grid_prompt(
-        firstname=firstname, gender=gender, description=description, cols=cols, rows=rows, part=part, parts=parts
-    )
+    prompt = prompts.grid_prompt(sitter, cols=cols, rows=rows, ideas=ideas, part=part, parts=parts)
     return edited_image([base], prompt, shape=grid_shape(layout), grid=layout, delay=delay)
 
 
-def replacement_photo(base: bytes, tile: bytes, *, firstname: str, gender: str) -> bytes:
-    """One photo of the person in `base`, in the scene of `tile`."""
-    prompt = prompts.replacement_prompt(firstname=firstname, gender=gender)
+def replacement_photo(base: bytes, tile: bytes, sitter: Sitter, *, idea: str = "") -> bytes:
+    """One photo of the person in `base`, in the scene of `tile` (and its idea)."""
+    prompt = prompts.replacement_prompt(sitter, idea)
     return edited_image([base, tile], prompt, shape="square")

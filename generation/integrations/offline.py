@@ -1,6 +1,7 @@
-"""The embedded default: no network, no key. Names come from Faker in a locale that fits the bio
-language; bios are composed from the description and each platform's limit; portraits are drawn
-with Pillow. The images go through the same grid, split and storage path as real ones."""
+"""The embedded default: no network, no key. It keeps each skeleton's name, gender and age as a model is told to,
+and proposes names from Faker where a skeleton has none; the profile, look, interests and photo ideas come from Faker
+and canned phrases, the bios from the description and each platform's limit; portraits are drawn with
+Pillow. The images go through the same grid, split and storage path as real ones."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from faker import Faker
 from PIL import Image, ImageDraw, ImageStat
 
 from generation.imaging.grids import Shape
-from generation.integrations.contract import PersonaRequest
-from generation.integrations.languages import BIO_LANGUAGES
+from generation.integrations import languages
+from generation.integrations.contract import IdeasRequest, PersonaRequest, Skeleton
 from siteconfig.defaults import BIO_LIMITS
 
 SKIN = [(241, 194, 167), (224, 172, 140), (198, 134, 103), (160, 102, 72), (110, 70, 50)]
@@ -25,8 +26,9 @@ SCENES = [(110, 160, 200), (120, 170, 110), (200, 150, 110), (150, 120, 170), (9
 
 
 def locale_for(language: str) -> str:
-    words = language.strip().split()
-    return BIO_LANGUAGES.get(words[0].capitalize() if words else "English", "en_US")
+    """The Faker locale of the language; American names, as a model would guess them, where Faker has none."""
+    found = languages.find(language)
+    return found.faker_locale if found and found.faker_locale else "en_US"
 
 
 def _fit(text: str, limit: int) -> str:
@@ -47,31 +49,28 @@ class OfflineBackend:
         # would then all draw the same names, and concurrent batches of one task would keep dropping each other's.
         fake = Faker(locale_for(request.language))
         fake.seed_instance()
-        taken = {name.lower() for name in request.avoid_names}
-        topic = _fit(request.description, 60)
+        taken = {name.casefold() for name in request.avoid_names}
+        people = list(request.people) or [
+            Skeleton(slot, random.choice("fm"), random.randint(20, 60)) for slot in range(request.count)
+        ]
         personas = []
-        for _ in range(request.count * 20):
-            if len(personas) == request.count:
-                break
-            gender = random.choice("fm")
-            first = fake.first_name_female() if gender == "f" else fake.first_name_male()
-            last = fake.last_name()
-            if f"{first} {last}".lower() in taken:
-                continue
-            taken.add(f"{first} {last}".lower())
-            city, job = fake.city(), fake.job()
-            personas.append(
-                {
-                    "firstname": first,
-                    "lastname": last,
-                    "gender": gender,
-                    "bio_facebook": _fit(f"{job} | {city} | {topic}", BIO_LIMITS["facebook"]),
-                    "bio_instagram": _fit(f"{job} ✨\n{topic}\n📍 {city}", BIO_LIMITS["instagram"]),
-                    "bio_x": _fit(f"{job}, {city}. Posts about {topic.lower()}.", BIO_LIMITS["x"]),
-                    "bio_tiktok": _fit(f"{topic} 🎬 {city}", BIO_LIMITS["tiktok"]),
-                }
-            )
+        for someone in people[: request.count]:
+            first, last = someone.firstname, someone.lastname
+            for _ in range(20 if not someone.named else 0):
+                female = someone.gender == "f"
+                first = fake.first_name_female() if female else fake.first_name_male()
+                last = fake.last_name_female() if female else fake.last_name_male()
+                if f"{first} {last}".casefold() not in taken:
+                    break
+            taken.add(f"{first} {last}".casefold())
+            personas.append(_persona(fake, request, someone, first, last))
         return personas
+
+    def write_photo_ideas(self, request: IdeasRequest) -> list[str]:
+        rng = random.Random()
+        avoid = {idea.casefold() for idea in request.avoid}
+        fresh = [idea for idea in _ideas(rng, len(PLACES) * len(MOMENTS)) if idea.casefold() not in avoid]
+        return fresh[: request.count]
 
     def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
         width, height = PIXELS[shape]
@@ -102,6 +101,57 @@ class OfflineBackend:
                 _draw_person(ImageDraw.Draw(photo), (0, 0, right - left, bottom - top), look, rng)
                 image.paste(photo, (left, top))
         return _png(image)
+
+
+PLACES = ["at a café terrace", "on a city street", "at their workplace", "in a park", "at a friend's kitchen table",
+          "on a beach", "at a market", "on a hiking trail", "at a concert", "on a balcony at home",
+          "in a bookshop", "at a train station"]  # fmt: skip
+MOMENTS = ["on a sunny morning", "at golden hour", "on a rainy afternoon", "late in the evening", "at lunchtime"]
+OUTFITS = ["in a denim jacket", "in work clothes", "in a summer dress or shirt", "in a warm coat", "in sportswear"]
+INTEREST_WORDS = ["cooking", "running", "photography", "gardening", "live music", "board games", "cycling",
+                  "reading", "travel", "yoga", "football", "painting"]  # fmt: skip
+LOOKS = ["short dark hair, slim build, casual style", "shoulder-length brown hair, average build, smart casual",
+         "curly hair, athletic build, sporty style", "long straight hair, tall, relaxed style"]  # fmt: skip
+OLDER_LOOKS = ["greying hair, stocky build, classic style", "silver hair, slim build, neat and comfortable clothes"]
+
+
+def _ideas(rng: random.Random, count: int) -> list[str]:
+    """`count` distinct photo scenes, as a model might write them."""
+    scenes = [f"{place} {moment}" for place in PLACES for moment in MOMENTS]
+    rng.shuffle(scenes)
+    return [f"{scene}, {rng.choice(OUTFITS)}" for scene in scenes[:count]]
+
+
+def _persona(fake: Faker, request: PersonaRequest, someone: Skeleton, first: str, last: str) -> dict:
+    rng = random.Random()
+    city, job = fake.city(), fake.job()
+    topic = _fit(request.description, 60)
+    interests = rng.sample(INTEREST_WORDS, 3)
+    fields = {
+        "ref": someone.ref,
+        "firstname": first,
+        "lastname": last,
+        "gender": someone.gender,
+        "age": someone.age,
+        "ethnicity": f"{request.country}-born" if request.country else "mixed heritage",
+        "job_title": _fit(job, 120),
+        "workplace": _fit(fake.company(), 150),
+        "edu_establishment": f"University of {fake.city()}",
+        "edu_study": _fit(fake.job(), 120),
+        "current_city": city,
+        "current_state": _fit(fake.city(), 100),
+        "prev_city": fake.city(),
+        "prev_state": _fit(fake.city(), 100),
+        "about": _fit(f"{job} in {city}. {topic}. I love {', '.join(interests)}.", 600),
+        "look": rng.choice(LOOKS + OLDER_LOOKS if someone.age >= 50 else LOOKS),
+        "interests": interests,
+        "photo_ideas": _ideas(rng, request.photo_ideas),
+        "bio_facebook": _fit(f"{job} | {city} | {topic}", BIO_LIMITS["facebook"]),
+        "bio_instagram": _fit(f"{job} ✨\n{topic}\n📍 {city}", BIO_LIMITS["instagram"]),
+        "bio_x": _fit(f"{job}, {city}. Posts about {topic.lower()}.", BIO_LIMITS["x"]),
+        "bio_tiktok": _fit(f"{topic} 🎬 {city}", BIO_LIMITS["tiktok"]),
+    }
+    return fields
 
 
 def _cuts(length: int, parts: int, border: int, rng: random.Random) -> list[tuple[int, int]]:

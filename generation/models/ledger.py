@@ -23,6 +23,7 @@ class ApiCall(models.Model):
     class Kind(models.TextChoices):
         PERSONAS = "personas", "Persona batch"
         BIOS = "bios", "New bios"
+        IDEAS = "ideas", "New photo ideas"
         BASE = "base", "Base selfie"
         GRID = "grid", "Photo grid"
         REPLACEMENT = "replacement", "Replacement photo"

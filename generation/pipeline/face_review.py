@@ -17,8 +17,8 @@ from generation.faces import reference
 from generation.faces.checks import Checked
 from generation.imaging.photos import Photo
 from generation.integrations import backends, storage
-from generation.integrations.backends import RefusedError
-from generation.models import FaceCheck, GenerationResult, GenerationTask, PipelineUnit
+from generation.integrations.backends import RefusedError, Sitter
+from generation.models import FaceCheck, PipelineUnit
 from generation.pipeline.lifecycle import log_unit
 from generation.pipeline.persona_files import PersonaFiles
 from siteconfig.models import Config
@@ -26,19 +26,18 @@ from siteconfig.models import Config
 Verdict = FaceCheck.Verdict
 
 
-def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
+def make_base(sitter: Sitter) -> bytes:
     """The base selfie: from text alone, or from a random reference face when the config flag asks for it (a face
-    the model's moderation refuses is swapped for another, a few times)."""
-    person = {"firstname": result.firstname, "gender": result.gender, "description": task.persona_description}
+    the model's moderation refuses is swapped for another, a few times). Either way the prompt says who they are."""
     if Config.get_value("randomize_face_base"):
-        gender = result.gender if Config.get_value("randomize_face_gender_lock") else None
+        gender = sitter.gender if Config.get_value("randomize_face_gender_lock") else None
         refused: set[str] = set()
         while len(refused) < settings.FACE_SWAP_TRIES:
             face_key = reference.pick_face(gender, refused)
             if face_key is None:
                 break
             try:
-                return backends.base_selfie(**person, reference=storage.read(face_key))
+                return backends.base_selfie(sitter, reference=storage.read(face_key))
             except RefusedError:
                 refused.add(face_key)
         if refused:
@@ -46,7 +45,7 @@ def make_base(task: GenerationTask, result: GenerationResult) -> bytes:
                 f"{len(refused)} reference face(s) in a row were refused by the model's moderation",
                 code="refused:reference-faces",
             )
-    return backends.base_selfie(**person)
+    return backends.base_selfie(sitter)
 
 
 class FaceReview:
@@ -114,8 +113,7 @@ class FaceReview:
     def replacement(self, base: bytes, tile: bytes, position: int) -> Photo:
         """One photo of this person in the rejected tile's scene, from the base, sized as the tile, with its
         thumbnails, to be stored at `position`."""
-        result = self.unit.result
-        photo = backends.replacement_photo(base, tile, firstname=result.firstname, gender=result.gender)
+        photo = backends.replacement_photo(base, tile, self.files.sitter, idea=self.files.idea(position))
         with Image.open(io.BytesIO(tile)) as cut:
             size = cut.size
         return self.files.fitted(photo, size, position)

@@ -45,15 +45,15 @@ class Photos:
     note: str = ""
 
 
-def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "") -> Photos:
+def run_images(unit: PipelineUnit, lease: Lease, *, version: str = "", ideas: list[str] | None = None) -> Photos:
     """The persona's base and tiles, stored. With `version` (an operator asked for new photos), all of them are
-    made anew under keys of their own; otherwise what an earlier run stored is reused. Before each write the lease
-    is checked, so a worker that lost it stops."""
+    made anew under keys of their own, from `ideas`; otherwise what an earlier run stored is reused. Before each
+    write the lease is checked, so a worker that lost it stops."""
     task, result = unit.task, unit.result
     expected = task.images_per_persona
     if not version and isinstance(result.images, list) and len(result.images) == expected:
         return Photos(result.images, result.base_image_url)
-    files = PersonaFiles(unit, lease, threads(), version)
+    files = PersonaFiles(unit, lease, threads(), version, ideas)
     files.check_signing()  # before any call is paid for: a CredentialsError stops the task
     review = FaceReview.for_unit(unit, files)
     base, base_url = base_image(unit, files, review)
@@ -78,10 +78,10 @@ def base_image(unit: PipelineUnit, files: PersonaFiles, review: FaceReview | Non
         if review:
             review.check_base(data)
     else:
-        raw = make_base(unit.task, unit.result)
+        raw = make_base(files.sitter)
         base = files.base_photo(raw)
         if review and review.base_needs_remaking(base[0].data):
-            raw = make_base(unit.task, unit.result)
+            raw = make_base(files.sitter)
             base = files.base_photo(raw)
             review.check_base(base[0].data, remade=True)
         data, url = files.store_base(raw, base)
@@ -127,15 +127,7 @@ def store_grids(
 
 def make_tiles(files: PersonaFiles, base: bytes, unit: PipelineUnit, grid: Grid, delay: float) -> list[Photo]:
     """One grid asked for and split into its tiles, each with its thumbnails (in a pool thread)."""
-    task, result = unit.task, unit.result
     made = backends.photo_grid(
-        base,
-        firstname=result.firstname,
-        gender=result.gender,
-        description=task.persona_description,
-        layout=grid.layout,
-        part=grid.part,
-        parts=grid.parts,
-        delay=delay,
+        base, files.sitter, layout=grid.layout, ideas=grid.ideas, part=grid.part, parts=grid.parts, delay=delay
     )
     return files.tiles_of(made, grid)

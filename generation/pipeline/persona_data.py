@@ -7,14 +7,17 @@ send (`str()` of a list or a number), and nothing invisible or control-like reac
   (U+202A–U+202E, U+2066–U+2069) are removed; a name must then hold at least one letter, so names made only of
   zero-width or other invisible characters are refused.
 - Bios: control characters are removed (a line break is kept), and so are the bidirectional overrides; each is cut
-  to its platform's limit (BIO_LIMITS) at a word boundary, and the cut is counted."""
+  to its platform's limit (BIO_LIMITS) at a word boundary, and the cut is counted.
+- The profile, the look, the interests and the photo ideas (for a new persona): each must be text and is cleaned and
+  cut like a bio (prompts.PROFILE_LIMITS); an empty one refuses the persona, and so do photo ideas that repeat."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
+from generation.integrations.prompts import IDEA_LIMIT, INTEREST_LIMIT, INTERESTS, LOOK_LIMIT, PROFILE_LIMITS
 from generation.models import GenerationResult
 from generation.pipeline.text import without_bidi_controls
 from siteconfig.defaults import BIO_LIMITS, PLATFORMS
@@ -31,6 +34,13 @@ class Persona:
     gender: str
     bios: dict[str, str]
     trimmed: int = 0  # bios cut to their platform's limit
+    texts_cut: int = 0  # profile texts, look, interests and ideas cut to theirs
+    ref: str = ""  # the skeleton the model wrote it for
+    age: object = None  # as the model sent it; the skeleton's stands
+    profile: dict[str, str] = field(default_factory=dict)  # by column of generation_results
+    look: str = ""
+    interests: tuple[str, ...] = ()
+    photo_ideas: tuple[str, ...] = ()
 
     @property
     def name_key(self) -> str:
@@ -64,16 +74,54 @@ def clean_name(raw: dict, field: str) -> str:
     return name
 
 
+def clean_text(value: object, field: str, limit: int, *, lines: bool = True) -> tuple[str, bool]:
+    """The text, cleaned (without control characters, a line break kept when `lines`) and cut to `limit`, and
+    whether it had to be cut."""
+    if not isinstance(value, str):
+        raise Refused(f"{field} was {type(value).__name__ if value is not None else 'missing'}, not text")
+    text = without_bidi_controls(value.replace("\r\n", "\n"))
+    text = "".join(c for c in text if (lines and c == "\n") or unicodedata.category(c) != "Cc")
+    text = ZERO_WIDTH.sub("", text).strip() if not lines else text.strip()
+    if not lines:
+        text = " ".join(text.split())
+    if not text:
+        raise Refused(f"{field} was empty")
+    if len(text) <= limit:
+        return text, False
+    return trim_at_word(text, limit), True
+
+
 def clean_bio(raw: dict, platform: str) -> tuple[str, bool]:
     """The bio, cleaned and cut to its limit, and whether it had to be cut."""
-    bio = text_field(raw, f"bio_{platform}").replace("\r\n", "\n")
-    bio = "".join(c for c in without_bidi_controls(bio) if c == "\n" or unicodedata.category(c) != "Cc").strip()
-    if not bio:
-        raise Refused(f"bio_{platform} was empty")
-    limit = BIO_LIMITS[platform]
-    if len(bio) <= limit:
-        return bio, False
-    return trim_at_word(bio, limit), True
+    return clean_text(raw.get(f"bio_{platform}"), f"bio_{platform}", BIO_LIMITS[platform])
+
+
+def clean_list(value: object, field: str, limit: int) -> tuple[list[str], int]:
+    if not isinstance(value, list):
+        raise Refused(f"{field} was {type(value).__name__ if value is not None else 'missing'}, not a list")
+    cleaned = [clean_text(item, field, limit, lines=False) for item in value]
+    return [text for text, _ in cleaned], sum(cut for _, cut in cleaned)
+
+
+def with_life(persona: Persona, raw: dict, photo_ideas: int) -> Persona:
+    """The persona with the profile, look, interests and `photo_ideas` distinct photo ideas the model wrote."""
+    profile, trimmed = {}, 0
+    for name, limit in PROFILE_LIMITS.items():
+        profile[name], cut = clean_text(raw.get(name), name, limit, lines=name == "about")
+        trimmed += cut
+    look, cut = clean_text(raw.get("look"), "look", LOOK_LIMIT, lines=False)
+    interests, cuts = clean_list(raw.get("interests"), "interests", INTEREST_LIMIT)
+    interests = list(dict.fromkeys(interests))[: INTERESTS[1]]
+    ideas, idea_cuts = clean_list(raw.get("photo_ideas"), "photo_ideas", IDEA_LIMIT)
+    if len(ideas) != photo_ideas:
+        raise Refused(f"photo_ideas held {len(ideas)} ideas, not {photo_ideas}")
+    if len({" ".join(idea.casefold().split()) for idea in ideas}) < len(ideas):
+        raise Refused("two photo ideas were the same")
+    if not interests:
+        raise Refused("interests was empty")
+    ref = raw.get("ref") if isinstance(raw.get("ref"), str) else ""
+    return replace(persona, texts_cut=trimmed + cut + cuts + idea_cuts, ref=ref, age=raw.get("age"), profile=profile,
+                   look=look, interests=tuple(interests), photo_ideas=tuple(ideas))  # fmt: skip
 
 
 def trim_at_word(text: str, limit: int) -> str:
@@ -87,8 +135,9 @@ def trim_at_word(text: str, limit: int) -> str:
     return cut.rstrip(" \n,;:-–—|·") + "…"
 
 
-def validate_persona(raw: object) -> Persona | str:
-    """A clean Persona, or the reason this one cannot be used."""
+def validate_persona(raw: object, *, photo_ideas: int | None = None) -> Persona | str:
+    """A clean Persona, or the reason this one cannot be used. With `photo_ideas` (a new persona), its profile, look,
+    interests and that many photo ideas are required too; without (new bios), only names, gender and bios."""
     if not isinstance(raw, dict):
         return "an entry was not an object"
     try:
@@ -100,6 +149,22 @@ def validate_persona(raw: object) -> Persona | str:
         for platform in PLATFORMS:
             bios[platform], cut = clean_bio(raw, platform)
             trimmed += cut
+        persona = Persona(first, last, gender, bios, trimmed)
+        if photo_ideas is not None:
+            persona = with_life(persona, raw, photo_ideas)
     except Refused as problem:
         return f"a persona was refused: {problem}"
-    return Persona(first, last, gender, bios, trimmed)
+    return persona
+
+
+def validate_ideas(raw: object, count: int) -> list[str] | str:
+    """`count` distinct photo ideas, cleaned and cut, or the reason they cannot be used."""
+    try:
+        ideas, _ = clean_list(raw, "ideas", IDEA_LIMIT)
+    except Refused as problem:
+        return str(problem)
+    if len(ideas) != count:
+        return f"{len(ideas)} ideas, not {count}"
+    if len({" ".join(idea.casefold().split()) for idea in ideas}) < count:
+        return "two ideas were the same"
+    return ideas

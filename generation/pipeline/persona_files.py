@@ -17,8 +17,9 @@ from generation.imaging.looks import trimmed_png
 from generation.imaging.metadata import with_ai_metadata
 from generation.imaging.photos import Derivation, Photo, fit_tile, split_grid_photos, thumbnails_of
 from generation.integrations import provenance, storage
+from generation.integrations.contract import Sitter
 from generation.integrations.provenance import records
-from generation.models import GenerationResult, ImageCredential, PipelineUnit
+from generation.models import GenerationResult, GenerationTask, ImageCredential, PersonaDetails, PipelineUnit
 from generation.pipeline import thumbnails
 from generation.pipeline.lifecycle import Lease, log_unit
 from siteconfig.models import Config
@@ -31,6 +32,22 @@ def photo_description(result: GenerationResult) -> str:
     return f"AI-generated photo of a fictional person ({result.firstname} {result.lastname})."
 
 
+def sitter_of(task: GenerationTask, result: GenerationResult) -> Sitter:
+    """Who the persona's photos show: their age, heritage, look, job and town (a persona made before profiles has
+    the task's description instead)."""
+    details = PersonaDetails.objects.filter(result_id=result.pk).only("look").first()
+    return Sitter(
+        firstname=result.firstname,
+        gender=result.gender,
+        description=task.persona_description,
+        age=result.age,
+        ethnicity=result.ethnicity or "",
+        look=details.look if details else "",
+        job=result.job_title or "",
+        town=", ".join(part for part in (result.current_city, result.current_state) if part),
+    )
+
+
 @dataclass(frozen=True)
 class Grid:
     """A grid still to be asked for: its layout, its place among the persona's grids and its tiles' keys."""
@@ -40,14 +57,28 @@ class Grid:
     parts: int
     keys: list[str]
     first: int  # the position of its first tile among the persona's photos
+    ideas: list[str]  # its tiles' photo ideas, in order ([] for a persona without ideas)
 
 
 class PersonaFiles:
-    """The files of the unit's persona, under `version` (an operator's redo) or the persona's own keys. Uploads run
-    on `pool`, the worker's image threads."""
+    """The files of the unit's persona, under `version` (an operator's redo) or the persona's own keys, with who
+    they show and each photo's idea (the persona's own, or `ideas` for new photos). Uploads run on `pool`, the
+    worker's image threads."""
 
-    def __init__(self, unit: PipelineUnit, lease: Lease, pool: ThreadPoolExecutor, version: str = ""):
+    def __init__(
+        self,
+        unit: PipelineUnit,
+        lease: Lease,
+        pool: ThreadPoolExecutor,
+        version: str = "",
+        ideas: list[str] | None = None,
+    ):
         self.unit, self.lease, self.pool, self.version = unit, lease, pool, version
+        self.sitter = sitter_of(unit.task, unit.result)
+        if ideas is None:
+            details = PersonaDetails.objects.filter(result_id=unit.result_id).only("photo_ideas").first()
+            ideas = list(details.photo_ideas or []) if details else []
+        self.ideas = ideas
         self.task_code, self.result_id = unit.task.task_code, unit.result_id
         self.origin = provenance.Origin.of(self.task_code, self.result_id)
         self.trim_white = Config.get_value("crop_white_borders")
@@ -115,6 +146,10 @@ class PersonaFiles:
 
     # --- The tiles --------------------------------------------------------------------------------------------
 
+    def idea(self, position: int) -> str:
+        """The photo idea of the photo at `position` (1…), "" when it has none."""
+        return self.ideas[position - 1] if 1 <= position <= len(self.ideas) else ""
+
     def tile_key(self, position: int) -> str:
         return storage.tile_key(self.task_code, self.result_id, position, self.version)
 
@@ -130,7 +165,8 @@ class PersonaFiles:
             if all(key in self.stored for key in keys):
                 kept += keys
             else:
-                missing.append(Grid(layout, part, len(layouts), keys, position))
+                ideas = self.ideas[position - 1 : position - 1 + len(keys)]
+                missing.append(Grid(layout, part, len(layouts), keys, position, ideas))
             position += len(keys)
         self.store(thumbnails.missing_files(kept, self.stored, self.origin))
         return missing

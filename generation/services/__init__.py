@@ -18,51 +18,12 @@ from generation.imaging.grids import position_in_grid
 from generation.integrations import provenance, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask, PipelineUnit, TaskSubmission
 from generation.pipeline import lifecycle
-from generation.pipeline.text import without_bidi_controls
 from generation.services import export_builds
+from generation.services.requests import validate_request
 from siteconfig.defaults import MOST_USD
 
 log = logging.getLogger("generation.pipeline")
 Status = GenerationTask.Status
-DESCRIPTION_MAX = 4000
-
-
-def validate_request(
-    *, persona_description: str, bio_language: str, number_to_generate: object, images_per_persona: object
-) -> dict:
-    """Clean the four inputs of a task, or raise a ValidationError naming each bad field."""
-    errors: dict[str, str] = {}
-    description = without_bidi_controls(persona_description or "").strip()
-    language = (bio_language or "").strip()
-    if not any(character.isalnum() for character in description):
-        errors["persona_description"] = "Describe the personas to generate."
-    elif len(description) > DESCRIPTION_MAX:
-        errors["persona_description"] = f"Keep the description under {DESCRIPTION_MAX} characters."
-    if not language:
-        errors["bio_language"] = "Choose the language of the bios."
-    elif len(language) > 100:
-        errors["bio_language"] = "The language name is too long (100 characters at most)."
-    maximum = settings.MAX_PERSONAS_PER_TASK
-    try:
-        count = int(number_to_generate)
-    except (TypeError, ValueError):
-        count = None
-    if count is None or not 1 <= count <= maximum:
-        errors["number_to_generate"] = f"Choose a number of personas from 1 to {maximum}."
-    try:
-        images = int(images_per_persona)
-    except (TypeError, ValueError):
-        images = None
-    if images not in GenerationTask.ImagesPerPersona.values:
-        errors["images_per_persona"] = "Choose 4, 8, 12, 16 or 20 images per persona."
-    if errors:
-        raise ValidationError(errors)
-    return {
-        "persona_description": description,
-        "bio_language": language,
-        "number_to_generate": count,
-        "images_per_persona": images,
-    }
 
 
 def submit_task(
@@ -74,11 +35,13 @@ def submit_task(
     images_per_persona: int,
     budget_usd: Decimal | float | str | None = None,
     submission_token: uuid.UUID | str | None = None,
+    **people: object,
 ) -> GenerationTask:
     """Check the request and its cost against the caps, and hand it to the lifecycle, which creates the pending task
     and queues its start. `budget_usd`: the task's own cap, at most TASK_BUDGET_USD (default: that). Refused as
     well: an owner with MAX_OPEN_TASKS_PER_USER tasks waiting or running.
-    `submission_token`, the form's: the task this user already submitted with it is returned instead of a new one."""
+    `submission_token`, the form's: the task this user already submitted with it is returned instead of a new one.
+    `people`: the ages, gender mix, country and seed of `validate_request` (its defaults when left out)."""
     if submission_token not in (None, ""):
         request = {
             "persona_description": persona_description,
@@ -86,6 +49,7 @@ def submit_task(
             "number_to_generate": number_to_generate,
             "images_per_persona": images_per_persona,
             "budget_usd": budget_usd,
+            **people,
         }
         return _submit_once(user, submission_token, request)
     values = validate_request(
@@ -93,6 +57,7 @@ def submit_task(
         bio_language=bio_language,
         number_to_generate=number_to_generate,
         images_per_persona=images_per_persona,
+        **people,
     )
     if not user.is_active:
         raise ValidationError("This account is deactivated.")

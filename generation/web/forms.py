@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 
 from generation.costs import budgets as costs
-from generation.integrations.languages import BIO_LANGUAGES
-from generation.models import GenerationTask
-from generation.services import DESCRIPTION_MAX
+from generation.integrations import countries, languages
+from generation.models import DEFAULT_AGES, OLDEST, YOUNGEST, GenerationTask, TaskRequest
+from generation.services.requests import DESCRIPTION_MAX, MINORS_REFUSED
 from siteconfig.defaults import BUDGET_DIGITS, BUDGET_PLACES, MOST_USD
 
 
@@ -22,7 +22,42 @@ class TaskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "data-counter": "description-counter"}),
         help_text="Who these people are: age, place, work, interests, style. The more specific, the better.",
     )
-    bio_language = forms.ChoiceField(label="Language of the bios", choices=[(name, name) for name in BIO_LANGUAGES])
+    bio_language = forms.ChoiceField(
+        label="Language of the bios",
+        choices=[(language.name, languages.label(language)) for language in languages.LANGUAGES],
+        initial="English",
+    )
+    age_min = forms.IntegerField(
+        label="Youngest age",
+        required=False,
+        initial=DEFAULT_AGES[0],
+        min_value=YOUNGEST,
+        max_value=OLDEST,
+        error_messages={"min_value": MINORS_REFUSED, "invalid": "Enter a whole number."},
+    )
+    age_max = forms.IntegerField(
+        label="Oldest age",
+        required=False,
+        initial=DEFAULT_AGES[1],
+        min_value=YOUNGEST,
+        max_value=OLDEST,
+        error_messages={"min_value": MINORS_REFUSED, "invalid": "Enter a whole number."},
+        help_text=f"Everyone is an adult: ages from {YOUNGEST} to {OLDEST}, spread across the range.",
+    )
+    gender = forms.ChoiceField(
+        label="Gender",
+        required=False,
+        choices=TaskRequest.Gender.choices,
+        initial=TaskRequest.Gender.MIXED,
+        widget=forms.RadioSelect,
+        help_text="A mix is as even as the number allows.",
+    )
+    country = forms.ChoiceField(
+        label="Where they live",
+        required=False,
+        choices=[("", "The bio language's country"), *countries.choices()],
+        help_text="Names, towns and jobs come from here.",
+    )
     number_to_generate = forms.IntegerField(
         label="Number of personas",
         min_value=1,
@@ -77,6 +112,17 @@ class TaskForm(forms.Form):
             )
         else:
             budget.help_text = "The task stops when it has spent this much. Empty: no cap. 0: no paid call."
+
+    def clean(self):
+        """Left out (an older page, a script), the people fields take their defaults."""
+        cleaned = super().clean()
+        for name, default in (("age_min", DEFAULT_AGES[0]), ("age_max", DEFAULT_AGES[1]), ("gender", "mixed")):
+            if name in cleaned and cleaned[name] in (None, ""):
+                cleaned[name] = default
+        youngest, oldest = cleaned.get("age_min"), cleaned.get("age_max")
+        if youngest is not None and oldest is not None and youngest > oldest:
+            self.add_error("age_min", "The youngest age cannot be above the oldest.")
+        return cleaned
 
     def renew_token_if_lost(self) -> bool:
         """When the hidden token was missing or malformed: say so where the person sees it, and give the form a new

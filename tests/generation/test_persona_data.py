@@ -66,7 +66,7 @@ def test_bidirectional_controls_are_removed_from_names_and_bios_and_never_reach_
     fake_openai.hostile_next_chat(
         lambda n, p: p | {"lastname": "\u202euaessuoR\u202c", "bio_x": "\u2066#nuit\u2069 à Nantes\x1b[31m"}
     )
-    task = submit(number_to_generate=1, images_per_persona=4)
+    task = submit(number_to_generate=1, images_per_persona=4, bio_language="Breton")  # Faker has no names: the model's
 
     run_inline(task)
 

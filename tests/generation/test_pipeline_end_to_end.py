@@ -40,8 +40,13 @@ def test_a_task_with_eight_images_per_persona_makes_two_grids_from_the_same_base
     # Two 2x2 grids: asked for in words, and at the square size (which the fake draws as 2x2).
     assert all("2 columns and 2 rows" in call.form["prompt"] for call in edits)
     assert all(call.form["size"] == settings.OPENAI_IMAGE_SIZE for call in edits)
-    parts = sorted("mostly evening" in call.form["prompt"] for call in edits)
-    assert parts == [False, False, True, True]
+    # Each grid carries its own tiles' photo ideas, in order: the first grid ideas 1-4, the second 5-8.
+    for result in task.results.all():
+        ideas = result.details.photo_ideas
+        assert len(set(ideas)) == 8
+        for first in (0, 4):
+            (grid,) = [call for call in edits if f"top left: {ideas[first]}" in call.form["prompt"]]
+            assert f"bottom right: {ideas[first + 3]}" in grid.form["prompt"]
     bases = {fetch_image(result.base_image_url)[1] for result in task.results.all()}
     sent = [call.files[0] for call in edits]
     assert set(sent) == bases and all(sent.count(base) == 2 for base in bases)

@@ -18,6 +18,7 @@ from generation.costs import calls
 from generation.imaging.grids import Shape
 from generation.integrations.contract import (
     FatalBackendError,
+    IdeasRequest,
     MalformedAnswerError,
     PersonaRequest,
     RefusedError,
@@ -26,7 +27,7 @@ from generation.integrations.contract import (
 )
 from generation.integrations.image_guard import BadImage, check_image
 from generation.integrations.openai import asks
-from generation.integrations.prompts import persona_messages, persona_schema
+from generation.integrations.prompts import ideas_messages, ideas_schema, persona_messages, persona_schema
 from generation.models import ApiCall
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ FATAL_CODES = {
     "model_not_found": "Unknown model ({code}): check OPENAI_TEXT_MODEL and OPENAI_IMAGE_MODEL.",
 }
 REFUSAL_CODES = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
-CHAT_KINDS = (ApiCall.Kind.PERSONAS, ApiCall.Kind.BIOS)
+CHAT_KINDS = (ApiCall.Kind.PERSONAS, ApiCall.Kind.BIOS, ApiCall.Kind.IDEAS)
 # Longest wait between two tries of one call, whatever Retry-After asks.
 MAX_RETRY_WAIT = 60.0
 
@@ -203,12 +204,27 @@ class OpenAIBackend:
                 messages=persona_messages(request),
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": "personas", "strict": True, "schema": persona_schema(request.count)},
+                    "json_schema": {"name": "personas", "strict": True, "schema": persona_schema(request)},
                 },
                 timeout=settings.OPENAI_TEXT_TIMEOUT,
             ),
             _personas,
             kind=calls.chat_kind(),
+        )
+
+    def write_photo_ideas(self, request: IdeasRequest) -> list[str]:
+        return self._call(
+            lambda: self.client.chat.completions.create(
+                model=self.text_model,
+                messages=ideas_messages(request),
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "photo_ideas", "strict": True, "schema": ideas_schema(request.count)},
+                },
+                timeout=settings.OPENAI_TEXT_TIMEOUT,
+            ),
+            lambda completion: _answer_list(completion, "ideas"),
+            kind=ApiCall.Kind.IDEAS,
         )
 
     def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
@@ -254,7 +270,11 @@ class OpenAIBackend:
 
 
 def _personas(completion) -> list[dict]:
-    """The personas of a chat answer; a refusal or an answer of the wrong shape raises (and is recorded so)."""
+    return _answer_list(completion, "personas")
+
+
+def _answer_list(completion, name: str) -> list:
+    """The list `name` of a chat answer; a refusal or an answer of the wrong shape raises (and is recorded so)."""
     if not completion.choices:
         raise MalformedAnswerError("The model answered with no choices.")
     message = completion.choices[0].message
@@ -264,10 +284,10 @@ def _personas(completion) -> list[dict]:
         answer = json.loads(message.content or "")
     except json.JSONDecodeError as error:
         raise MalformedAnswerError("The model's answer was not valid JSON.") from error
-    personas = answer.get("personas") if isinstance(answer, dict) else None
-    if not isinstance(personas, list):
-        raise MalformedAnswerError("The model's answer had no list of personas.")
-    return personas
+    found = answer.get(name) if isinstance(answer, dict) else None
+    if not isinstance(found, list):
+        raise MalformedAnswerError(f"The model's answer had no list of {name}.")
+    return found
 
 
 def _mime(data: bytes) -> str:

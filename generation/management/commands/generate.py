@@ -25,6 +25,12 @@ class Command(BaseCommand):
             "--images", type=int, default=4, choices=GenerationTask.ImagesPerPersona.values, help="Images per persona."
         )
         parser.add_argument("--language", default="English", help="Language of the bios (default English).")
+        parser.add_argument("--ages", default="20-60", help="Age range, e.g. 25-34 (18 to 90; default 20-60).")
+        parser.add_argument(
+            "--gender", default="mixed", choices=["f", "m", "mixed"], help="Women, men or a mix (default mixed)."
+        )
+        parser.add_argument("--country", default="", help="Where they live, as a two-letter code (e.g. PT).")
+        parser.add_argument("--seed", help="The seed the personas' names, genders and ages are drawn from.")
         parser.add_argument("--user", help="Email of the owner (default: the first active superuser).")
         parser.add_argument(
             "--budget", help="The task's own cap in USD (default and most: TASK_BUDGET_USD; 0: no paid call)."
@@ -36,6 +42,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, description, count, images, language, user, budget, yes, wait, sync, **options):
         owner = self.owner(user)
+        youngest, _, oldest = options["ages"].partition("-")
+        people = {"age_min": youngest, "age_max": oldest or youngest, "gender": options["gender"],
+                  "country": options["country"], "seed": options["seed"]}  # fmt: skip
         if 1 <= count <= settings.MAX_PERSONAS_PER_TASK:
             guess = costs.estimate(count, images)
             self.stdout.write(
@@ -54,6 +63,7 @@ class Command(BaseCommand):
                 number_to_generate=count,
                 images_per_persona=images,
                 budget_usd=budget,
+                **people,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error

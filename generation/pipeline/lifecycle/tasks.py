@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from generation.costs import usage
 from generation.faces import checks as face_checks
-from generation.models import GenerationTask, PipelineUnit, TaskBudget, TaskRun
+from generation.models import GenerationTask, PipelineUnit, TaskBudget, TaskRequest, TaskRun
 from generation.pipeline.lifecycle.common import RUNNING_STATUSES, Kind, State, Status, _locked_task, log
 from generation.pipeline.lifecycle.queue import START_JOB, _dispatch, _send, inline
 from siteconfig.defaults import DEFAULT_INT_CONFIG, MAX_CONCURRENT_TASKS
@@ -26,8 +26,11 @@ from siteconfig.models import IntConfig
 def submit(*, user: User, values: dict, cap_usd: Decimal | None, estimate_usd: Decimal) -> GenerationTask:
     """Create a pending task (values and caps already checked) with its cap (None: no cap) and estimate, and queue
     its start once the rows are committed."""
+    values = dict(values)
+    people = values.pop("people")
     with transaction.atomic():
         task = GenerationTask.objects.create(user=user, **values)
+        TaskRequest.objects.create(task=task, **people)
         TaskBudget.objects.create(task=task, cap_usd=cap_usd, estimate_usd=estimate_usd)
         usage.add(user.pk, tasks=1)
         _send(START_JOB, task.pk, name=f"{task.task_code}-start", group=task.task_code)
