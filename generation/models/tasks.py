@@ -196,6 +196,12 @@ class GenerationResult(models.Model):
         return [(label, bio) for label, bio in labelled if bio]
 
     @property
+    def headline(self) -> str:
+        """Age · job · town, as a card shows them ("" for a persona without a profile)."""
+        parts = [str(self.age) if self.age else "", self.job_title or "", self.current_city or ""]
+        return " · ".join(part for part in parts if part)
+
+    @property
     def profile(self) -> list[tuple[str, str]]:
         """(label, value) for the profile facts this persona has, in the columns' order; unknown ones left out."""
         facts = []

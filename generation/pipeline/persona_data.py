@@ -25,6 +25,7 @@ from siteconfig.defaults import BIO_LIMITS, PLATFORMS
 NAME_MAX = GenerationResult._meta.get_field("firstname").max_length
 GENDER_WORDS = {"f": "f", "female": "f", "woman": "f", "m": "m", "male": "m", "man": "m"}
 ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}  # a text of only these is empty
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def clean_text(value: object, field: str, limit: int, *, lines: bool = True) -> 
     text = ZERO_WIDTH.sub("", text).strip() if not lines else text.strip()
     if not lines:
         text = " ".join(text.split())
-    if not text:
+    if not any(unicodedata.category(c) not in INVISIBLE for c in text):
         raise Refused(f"{field} was empty")
     if len(text) <= limit:
         return text, False

@@ -115,7 +115,7 @@ def srcset(url: str) -> str:
 
 
 def gallery_results(task: GenerationTask, filters: GalleryFilters) -> QuerySet[GenerationResult]:
-    results = task.results.order_by("id")
+    results = task.results.select_related("details").order_by("id")
     if filters.gender:
         results = results.filter(gender=filters.gender)
     if filters.verdict:

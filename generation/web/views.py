@@ -28,6 +28,7 @@ from generation import selectors, services
 from generation.costs import budgets as costs
 from generation.integrations import languages, storage
 from generation.models import ExportBuild, GenerationResult, GenerationTask
+from generation.selectors import people
 from generation.selectors.dashboard import dashboard as dashboard_figures
 from generation.services import exports
 from generation.web.forms import TaskForm
@@ -120,6 +121,8 @@ def live_context(request: HttpRequest, task: GenerationTask) -> dict:
         "can_retry": task.status in (GenerationTask.Status.FAILED, GenerationTask.Status.CANCELLED) or state.stalled,
         "text_direction": languages.direction(task.bio_language),
         "text_lang": languages.code(task.bio_language),
+        "asked": people.asked_people(task),
+        "people": people.people_summary(task) if state.with_data else None,
     }
 
 

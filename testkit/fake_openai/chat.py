@@ -15,11 +15,11 @@ SCENES = ["at the harbour at dawn in a rain jacket", "at a night shift in scrubs
           "on a bike path at dusk", "at a family lunch on Sunday", "reading in a café in the afternoon"]  # fmt: skip
 PROFILE_TEXT = {
     "ethnicity": "Portuguese",
-    "job_title": "Nurse",
+    "job_title": ["Nurse", "Midwife", "Paramedic", "Pharmacist", "Physiotherapist"],
     "workplace": "Hospital de Santo António",
     "edu_establishment": "Universidade do Porto",
     "edu_study": "Nursing",
-    "current_city": "Porto",
+    "current_city": ["Porto", "Lisboa", "Matosinhos", "Vila Nova de Gaia", "Almada", "Amadora"],
     "current_state": "Porto District",
     "prev_city": "Braga",
     "prev_state": "Braga District",
@@ -143,10 +143,12 @@ class ChatCompletions(FakeState):
                 persona["interests"] = ["cycling", "cooking", f"choir no. {number}"]
             elif field == "photo_ideas":
                 persona["photo_ideas"] = [
-                    f"{SCENES[n % len(SCENES)]}, photo {n + 1}" for n in range(rule.get("minItems", 0))
+                    f"{SCENES[n % len(SCENES)]}, photo {n + 1} (set {number})" for n in range(rule.get("minItems", 0))
                 ]
             elif field not in persona and not field.startswith("bio_"):
-                persona[field] = PROFILE_TEXT.get(field, field.replace("_", " ")).format(name=firstname)
+                text = PROFILE_TEXT.get(field, field.replace("_", " "))
+                text = text[number % len(text)] if isinstance(text, list) else text
+                persona[field] = text.format(name=firstname)
         return {
             **persona,
             "bio_facebook": f"{firstname} shares family news and local events on Facebook.",
