@@ -33,6 +33,7 @@ BENCHMARKS = {
     "faces": "bench.faces",
     "signing": "bench.signing",
     "fairness": "bench.fairness",
+    "people": "bench.people",
 }
 
 

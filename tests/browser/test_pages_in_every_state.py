@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from generation import services
-from generation.models import GenerationTask, ImageCredential, PipelineUnit, TaskRun
+from generation.models import GenerationTask, ImageCredential, PersonaDetails, PipelineUnit, TaskRequest, TaskRun
 from generation.pipeline import lifecycle
 from testkit.faces import astronaut, grace_hopper
 from testkit.factories import PhotoSet, make_result, make_stored_result, make_task, make_user
@@ -90,9 +90,15 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
     browser, live_server, reviewer, s3_bucket, artifacts, photos
 ):
     task = finished_task(reviewer, photos, count=6)
+    TaskRequest.objects.create(task=task, age_min=30, age_max=45, gender="mixed", country="PT", seed=7)
     path = f"/tasks/{task.task_code}/"
-    # The first persona as an adopted database holds it, with a whole profile; the others have none.
-    task.results.filter(pk=task.results.order_by("id").first().pk).update(
+    # The first persona with a whole profile, its look, interests and photo ideas; the others have none.
+    first = task.results.order_by("id").first()
+    PersonaDetails.objects.create(
+        result=first, slot=0, look="Cropped grey hair, wiry build, a weathered navy jacket",
+        interests=["sailing", "fado"], photo_ideas=[f"On the pilot boat at dawn, shot {n}" for n in range(1, 5)],
+    )  # fmt: skip
+    task.results.filter(pk=first.pk).update(
         age=34, ethnicity="Portuguese", job_title="Harbour pilot", workplace="Port of Leixões",
         edu_establishment="Escola Náutica Infante D. Henrique", edu_study="Nautical science", current_city="Matosinhos",
         current_state="Porto District", prev_city="Aveiro", prev_state="Aveiro District",
@@ -103,6 +109,11 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
         expect(page.locator("[data-credentials]")).to_have_text(
             "Content Credentials: verified (90 files signed, AI-generated)"
         )
+        expect(page.locator(".persona").first.locator(".headline")).to_have_text("34 · Harbour pilot · Matosinhos")
+        expect(page.locator("#request")).to_contain_text("30–45")
+        expect(page.locator("#request")).to_contain_text("Portugal")
+        expect(page.locator("#people")).to_contain_text("34 to 34, median 34")
+        expect(page.locator("#people")).to_contain_text("Matosinhos (1)")
 
     look_at_both_widths(browser, live_server.url, EMAIL, path, artifacts, "task-completed", then=says_verified)
     look_at_both_widths(browser, live_server.url, EMAIL, path + "?view=faces", artifacts, "task-faces-view")
@@ -113,6 +124,9 @@ def test_a_finished_task_page_its_drawer_menu_lightbox_and_filters_pass_axe(
         expect(page.locator("dialog.drawer[open]")).to_be_visible()
         expect(page.locator("dialog.drawer[open] dl.profile")).to_contain_text("Harbour pilot")
         expect(page.locator("dialog.drawer[open] dl.profile dt").first).to_have_text("Age")
+        expect(page.locator("dialog.drawer[open] dl.profile")).to_contain_text("sailing, fado")
+        expect(page.locator("dialog.drawer[open] dl.profile")).to_contain_text("weathered navy jacket")
+        expect(page.locator("dialog.drawer[open] ol.photo-ideas li")).to_have_count(4)
 
     def open_menu(page):
         page.locator(".persona").first.locator("summary").click()
