@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from generation import services
@@ -25,6 +25,7 @@ from generation.admin.base import (
 )
 from generation.models import GenerationResult
 from generation.selectors.faces import FaceState, face_state_sql
+from generation.services.exports import persona_details
 
 
 class FaceStateFilter(admin.SimpleListFilter):
@@ -90,7 +91,7 @@ class GenerationResultAdmin(MachineMadeAdmin):
     readonly_fields = (
         "full_name", "gender", "task_links", "batch_number", "created_at", "bio_facebook", "bio_instagram", "bio_x",
         "bio_tiktok", "base_thumbnail", "base_image_link", "image_thumbnails", "image_links",
-        *GenerationResult.PROFILE_FIELDS,
+        *GenerationResult.PROFILE_FIELDS, "look", "interests", "photo_ideas",
     )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -98,6 +99,7 @@ class GenerationResultAdmin(MachineMadeAdmin):
     fieldsets = (
         (None, {"fields": ("full_name", "gender", "task_links", "batch_number", "created_at")}),
         ("Profile", {"fields": GenerationResult.PROFILE_FIELDS}),
+        ("Details", {"fields": ("look", "interests", "photo_ideas")}),
         ("Bios", {"fields": ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")}),
         ("Base selfie", {"fields": ("base_thumbnail", "base_image_link")}),
         ("Photos", {"fields": ("image_thumbnails", "image_links")}),
@@ -178,3 +180,21 @@ class GenerationResultAdmin(MachineMadeAdmin):
     @admin.display(description="photo URLs")
     def image_links(self, result: GenerationResult) -> str:
         return url_list(image_urls(result))
+
+    # The details are the change page's only: the list never reads them, so it needs no join to their table.
+    @admin.display(description="look")
+    def look(self, result: GenerationResult) -> str:
+        return persona_details(result)[0] or "—"
+
+    @admin.display(description="interests")
+    def interests(self, result: GenerationResult) -> str:
+        return ", ".join(persona_details(result)[1]) or "—"
+
+    @admin.display(description="photo ideas")
+    def photo_ideas(self, result: GenerationResult) -> str:
+        """In the photos' order, numbered as their thumbnails are."""
+        ideas = persona_details(result)[2]
+        if not ideas:
+            return "—"
+        items = format_html_join("", "<li>{}</li>", ((idea,) for idea in ideas))
+        return format_html('<ol style="margin:0;padding-left:1.5em">{}</ol>', items)

@@ -26,7 +26,9 @@ from generation.admin.base import (
     task_page_url,
     time_ago,
 )
+from generation.integrations import countries
 from generation.models import GenerationTask, PipelineUnit
+from generation.pipeline.skeletons import people_request
 from generation.selectors import tasks_with_progress
 from generation.services import cancel_task, retry_task
 from generation.web.task_display import email_breaks, task_title
@@ -49,7 +51,7 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     readonly_fields = (
         "task_code", "user", "status_badge", "progress", "faces", "results_link", "persona_description",
         "bio_language", "number_to_generate", "images_per_persona", "error_log", "created_at", "updated_at",
-        "completed_at", "api_calls", "credentials",
+        "completed_at", "api_calls", "credentials", "ages_asked", "gender_asked", "country_asked", "seed",
     )  # fmt: skip
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -59,10 +61,31 @@ class GenerationTaskAdmin(MachineMadeAdmin):
     fieldsets = (
         (None, {"fields": ("task_code", "user", "status_badge", "progress", "faces", "results_link")}),
         ("Request", {"fields": ("persona_description", "bio_language", "number_to_generate", "images_per_persona")}),
+        ("People asked for", {"fields": ("ages_asked", "gender_asked", "country_asked", "seed")}),
         ("Outcome", {"fields": ("error_log", "created_at", "updated_at", "completed_at", "api_calls", "credentials")}),
     )
 
     actions = ("retry_tasks", "cancel_tasks", "generate_missing", "delete_tasks")
+
+    # A task made before requests were stored has none: its pipeline reads the defaults, which the ages say.
+    @admin.display(description="ages")
+    def ages_asked(self, task: GenerationTask) -> str:
+        request = people_request(task)
+        ages = f"{request.age_min}–{request.age_max}"
+        return ages if request.pk else f"{ages} (the defaults: the task stores no request)"
+
+    @admin.display(description="gender")
+    def gender_asked(self, task: GenerationTask) -> str:
+        return people_request(task).get_gender_display()
+
+    @admin.display(description="country")
+    def country_asked(self, task: GenerationTask) -> str:
+        code = people_request(task).country
+        return f"{countries.name_of(code) or code} ({code})" if code else "The bio language's own"
+
+    @admin.display(description="seed")
+    def seed(self, task: GenerationTask) -> str:
+        return str(people_request(task).seed)
 
     @admin.display(description="API calls")
     def api_calls(self, task: GenerationTask) -> str:

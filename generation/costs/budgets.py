@@ -131,6 +131,12 @@ def seconds_per_persona() -> float:
     return seconds / personas if seconds and personas else SECONDS_PER_PERSONA
 
 
+def nominal_batch(images_per_persona: int) -> prices.Usage:
+    """A persona batch's usage before any was recorded here: each persona's answer grows with its photo ideas."""
+    per_persona = NOMINAL_CHAT.text_output + NOMINAL_IDEA_TOKENS * images_per_persona
+    return prices.Usage(text_input=NOMINAL_CHAT.text_input, text_output=per_persona * settings.PERSONAS_PER_BATCH)
+
+
 def estimate(number: int, images_per_persona: int) -> Estimate:
     """What a task of this size should cost and take, from the price table, the usage of recent calls and the
     face checks' replacement rate."""
@@ -141,8 +147,7 @@ def estimate(number: int, images_per_persona: int) -> Estimate:
     batches = math.ceil(number / settings.PERSONAS_PER_BATCH)
     layouts = grid_layouts(images_per_persona)
     rate = replacement_rate() if settings.FACE_CHECK else 0.0
-    per_persona = NOMINAL_CHAT.text_output + NOMINAL_IDEA_TOKENS * images_per_persona
-    chat = prices.Usage(text_input=NOMINAL_CHAT.text_input, text_output=per_persona * settings.PERSONAS_PER_BATCH)
+    chat = nominal_batch(images_per_persona)
     square, quality = plan.size("square"), plan.quality
     parts = [
         (Kind.PERSONAS, batches, plan.text_model, chat),

@@ -23,27 +23,33 @@ from generation.selectors.faces import NOT_CHECKED, persona_state, persona_verdi
 
 BIO_FIELDS = ("bio_facebook", "bio_instagram", "bio_x", "bio_tiktok")
 PROFILE_FIELDS = GenerationResult.PROFILE_FIELDS
+DETAIL_COLUMNS = ("look", "interests", "photo_ideas")
+LIST_SEPARATOR = " | "  # between a list's items in one CSV cell
 CHUNK_ROWS = 100  # rows held at once: a fifth of the largest task (500 personas), whatever its size
 COPY_BYTES = 64 * 1024
 
 
 def results_of(task: GenerationTask) -> Iterator[GenerationResult]:
-    """The task's personas with their face checks and what their calls cost, fetched a chunk at a time (one query
-    per chunk for each)."""
+    """The task's personas with their details, face checks and what their calls cost, fetched a chunk at a time (one
+    query per chunk for each)."""
     return with_costs(task.results.order_by("id")).iterator(chunk_size=CHUNK_ROWS)
 
 
 def with_costs(results):
     """Personas annotated with `spent` (what their calls cost) and `signed_files`/`unverified_files` (their files'
-    Content Credentials rows, and those that failed), their face checks prefetched."""
+    Content Credentials rows, and those that failed), joined to their details, their face checks prefetched."""
     spent = ApiCall.objects.filter(result=OuterRef("pk")).order_by().values("result").annotate(total=Sum("cost_usd"))
     rows = ImageCredential.objects.filter(result=OuterRef("pk")).order_by().values("result")
     failed = rows.exclude(verdict=ImageCredential.Verdict.VERIFIED)
-    return results.annotate(
-        spent=Subquery(spent.values("total"), output_field=DecimalField()),
-        signed_files=Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
-        unverified_files=Subquery(failed.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
-    ).prefetch_related("face_checks")
+    return (
+        results.annotate(
+            spent=Subquery(spent.values("total"), output_field=DecimalField()),
+            signed_files=Subquery(rows.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
+            unverified_files=Subquery(failed.annotate(n=Count("id")).values("n"), output_field=IntegerField()),
+        )
+        .select_related("details")
+        .prefetch_related("face_checks")
+    )
 
 
 def credentials_state(result: GenerationResult) -> str:
@@ -72,8 +78,17 @@ def result_face_state(result: GenerationResult, checks: dict[int, FaceCheck]) ->
     return persona_state({n: check.verdict for n, check in checks.items()}, len(result.images or []))
 
 
+def persona_details(result: GenerationResult) -> tuple[str, list[str], list[str]]:
+    """The persona's look, interests and photo ideas; empty for a persona made before they were kept."""
+    details = getattr(result, "details", None)  # a missing row raises a DoesNotExist that is an AttributeError
+    if details is None:
+        return "", [], []
+    return details.look, list(details.interests or []), list(details.photo_ideas or [])
+
+
 def persona_dict(result: GenerationResult) -> dict:
     checks = checks_by_position(result)
+    look, interests, photo_ideas = persona_details(result)
     return {
         "firstname": result.firstname,
         "lastname": result.lastname,
@@ -81,6 +96,9 @@ def persona_dict(result: GenerationResult) -> dict:
         "bios": {field.removeprefix("bio_"): getattr(result, field) for field in BIO_FIELDS},
         # Under the columns' own names; what is not known is null (age is a number).
         "profile": {field: getattr(result, field) for field in PROFILE_FIELDS},
+        "look": look,
+        "interests": interests,
+        "photo_ideas": photo_ideas,  # one per image, in the images' order
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": cost_usd(getattr(result, "spent", None)),
@@ -116,8 +134,9 @@ def profile_cell(value: str | int | None) -> str:
 
 def csv_rows(task: GenerationTask) -> Iterator[str]:
     """One row per persona; image URLs in columns image_1 … image_N, then the face checks: the persona's worst
-    verdict, the base's, and each image's verdict and distance from the base; then the persona's face state and its
-    profile (columns added after the others, so that readers by position still find theirs)."""
+    verdict, the base's, and each image's verdict and distance from the base; then the persona's face state, its
+    profile, its look, interests and photo ideas (columns added after the others, so that readers by position still
+    find theirs; a list's items joined by " | ")."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -132,11 +151,12 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
     writer.writerow(["firstname", "lastname", "gender", *BIO_FIELDS, "base_image_url"]
                     + [f"image_{n}" for n in numbers] + ["face_verdict", "base_verdict"]
                     + [f"image_{n}_{part}" for n in numbers for part in ("verdict", "distance")]
-                    + ["cost_usd", "content_credentials", "face_state", *PROFILE_FIELDS])  # fmt: skip
+                    + ["cost_usd", "content_credentials", "face_state", *PROFILE_FIELDS, *DETAIL_COLUMNS])  # fmt: skip
     yield flush()
     for result in results_of(task):
         images = list(result.images or [])[:columns]
         checks = checks_by_position(result)
+        look, interests, photo_ideas = persona_details(result)
         verdicts = []
         for n in range(1, columns + 1):
             check = checks.get(n)
@@ -149,6 +169,8 @@ def csv_rows(task: GenerationTask) -> Iterator[str]:
             + [face_verdict(result, checks), checks[0].verdict if 0 in checks else NOT_CHECKED] + verdicts
             + [f"{cost_usd(result.spent):.4f}", credentials_state(result), result_face_state(result, checks)]
             + [profile_cell(getattr(result, field)) for field in PROFILE_FIELDS]
+            + [spreadsheet_safe(look)]
+            + [spreadsheet_safe(LIST_SEPARATOR.join(items)) for items in (interests, photo_ideas)]
         )  # fmt: skip
         yield flush()
 

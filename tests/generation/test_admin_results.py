@@ -1,11 +1,15 @@
 """The admin's results: newest first, found by a last name over every result, and a change page that links the
 task and the URLs and shows the images as thumbnails."""
 
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from generation.integrations.storage import thumbnail_url
-from generation.models import GenerationResult
+from generation.models import GenerationResult, PersonaDetails
 from testkit.factories import make_result, make_task
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +112,50 @@ def test_the_result_page_shows_the_profile_and_a_dash_where_it_is_empty(admin_cl
     for text in ("34", "Baker", "Porto", "Up at four."):
         assert text in html
     assert "None" not in html
+
+
+def test_the_gender_filter_keeps_the_women_or_the_men(admin_client):
+    task = make_task()
+    woman, man = make_result(task, gender="f"), make_result(task, gender="m")
+    assert "?gender__exact=f" in admin_client.get(LIST_URL).content.decode()  # offered in the sidebar
+    assert listed(admin_client, gender__exact="f") == [woman.pk]
+    assert listed(admin_client, gender__exact="m") == [man.pk]
+
+
+def test_the_result_page_shows_the_persona_s_look_interests_and_photo_ideas(admin_client):
+    result = make_result(make_task())
+    PersonaDetails.objects.create(
+        result=result, look="Freckles & a <b>yellow</b> rain jacket", interests=["Bouldering", "Jazz"],
+        photo_ideas=["On the Croix-Rousse steps", "At a jazz club", "Chalked hands at the wall", "A market stall"],
+    )  # fmt: skip
+    html = admin_client.get(reverse("admin:generation_generationresult_change", args=[result.pk])).content.decode()
+    assert "Freckles &amp; a &lt;b&gt;yellow&lt;/b&gt; rain jacket" in html  # the model's text, escaped
+    assert "Bouldering, Jazz" in html
+    assert "<li>On the Croix-Rousse steps</li><li>At a jazz club</li>" in html
+    assert "<textarea" not in html  # read-only: shown, not a form
+
+
+def test_a_persona_made_before_details_were_kept_shows_dashes_for_them(admin_client):
+    result = make_result(make_task())
+    page = admin_client.get(reverse("admin:generation_generationresult_change", args=[result.pk]))
+    assert page.status_code == 200
+    details = page.content.decode().split(">Details<")[1]
+    for name in ("look", "interests", "photo_ideas"):
+        assert re.search(rf'field-{name}">.*?<div class="readonly">—</div>', details, re.S), name
+
+
+def add_personas(count: int) -> None:
+    task = make_task()
+    for _ in range(count):
+        PersonaDetails.objects.create(result=make_result(task, age=30), look="tall", interests=["chess"])
+
+
+def test_the_results_list_makes_as_many_queries_for_20_personas_as_for_2(admin_client):
+    add_personas(2)
+    admin_client.get(LIST_URL)  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as two:
+        assert len(admin_client.get(LIST_URL, {"gender__exact": "f", "age": "30-44"}).context["cl"].result_list) == 2
+    add_personas(18)
+    with CaptureQueriesContext(connection) as twenty:
+        assert len(admin_client.get(LIST_URL, {"gender__exact": "f", "age": "30-44"}).context["cl"].result_list) == 20
+    assert len(twenty) == len(two), [query["sql"] for query in twenty]

@@ -12,6 +12,7 @@ from generation.admin.base import BADGE_COLOURS
 from generation.admin.tasks import GenerationTaskAdmin
 from generation.models import GenerationTask
 from testkit.factories import make_result, make_task, make_user
+from tests.generation.helpers import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,20 @@ def test_task_search_matches_a_whole_code_in_any_case_or_words_of_the_descriptio
     assert found(other.task_code) == [other.pk]
     assert found(other.task_code.upper()) == [other.pk]
     assert found("biarritz manchester") == []
+
+
+def test_the_task_page_shows_the_ages_gender_country_and_seed_it_asked_for(admin_client):
+    task = submit(user=make_user(), age_min=25, age_max=40, gender="f", country="PT", seed=1234)
+    html = admin_client.get(reverse("admin:generation_generationtask_change", args=[task.pk])).content.decode()
+    people = html.split("People asked for")[1]
+    for shown in ("25–40", "Women", "Portugal (PT)", "1234"):
+        assert shown in people, shown
+    assert "the defaults" not in people
+
+
+def test_a_task_made_before_requests_were_stored_shows_the_defaults_it_reads_as(admin_client):
+    task = make_task()
+    html = admin_client.get(reverse("admin:generation_generationtask_change", args=[task.pk])).content.decode()
+    people = html.split("People asked for")[1]
+    assert "20–60 (the defaults: the task stores no request)" in people
+    assert "Women and men" in people and "The bio language&#x27;s own" in people

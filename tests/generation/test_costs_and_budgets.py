@@ -257,3 +257,10 @@ def test_the_task_page_and_list_show_what_a_task_cost(client, priced):
     assert f"About ${cost.rest.usd:.2f}".lower() in html.lower()
     listing = client.get(reverse("task_list")).content.decode()
     assert "$0.30" in listing
+
+
+def test_the_estimate_prices_a_persona_batch_by_its_answer_which_grows_with_the_photo_ideas(priced):
+    few, many = costs.nominal_batch(4), costs.nominal_batch(20)
+    assert many.text_output - few.text_output == 16 * costs.NOMINAL_IDEA_TOKENS * priced.PERSONAS_PER_BATCH
+    cheaper = costs.typical_cost("personas", "gpt-5.4-mini", few).usd
+    assert costs.typical_cost("personas", "gpt-5.4-mini", many).usd > cheaper > 0

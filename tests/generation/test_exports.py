@@ -10,12 +10,14 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from generation.models import ExportBuild, GenerationResult
+from generation.models import ExportBuild, GenerationResult, PersonaDetails
 from generation.pipeline.stages import run_inline
-from generation.services import jobs
+from generation.services import exports, jobs
 from testkit.factories import make_task
 from tests.generation.helpers import prepared_zip, submit
 
@@ -170,3 +172,86 @@ def test_every_export_carries_the_eleven_profile_fields_under_their_column_names
     archive = zipfile.ZipFile(io.BytesIO(body(prepared_zip(client, profiled_task.task_code))))
     assert json.loads(archive.read("Rita_Sousa/persona.json"))["profile"] == PROFILE
     assert json.loads(archive.read("Rui_Reis/persona.json"))["profile"]["age"] is None
+
+
+LOOK = "Flour on her forearms, hair tied up in a blue scarf"
+INTERESTS = ["Sourdough", "Surfing at Matosinhos", "Fado"]
+IDEAS = ["Shaping loaves at dawn", "On her board at Matosinhos", "At a fado bar", "Coffee on the Ribeira"]
+
+
+@pytest.fixture
+def detailed_task(profiled_task):
+    """The profiled task, its first persona with its details (look, interests, a photo idea per image), the second
+    made before details were kept."""
+    rita = profiled_task.results.get(firstname="Rita")
+    PersonaDetails.objects.create(result=rita, slot=0, look=LOOK, interests=INTERESTS, photo_ideas=IDEAS)
+    return profiled_task
+
+
+def csv_of(client, task) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body(client.get(reverse("export_csv", args=[task.task_code]))).decode())))
+
+
+def test_the_json_export_carries_each_persona_s_look_interests_and_photo_ideas(client, detailed_task):
+    document = json.loads(body(client.get(reverse("export_json", args=[detailed_task.task_code]))))
+    rita = document["personas"][0]
+    assert (rita["look"], rita["interests"], rita["photo_ideas"]) == (LOOK, INTERESTS, IDEAS)
+    assert rita["profile"] == PROFILE  # beside the profile, not in it
+
+    archive = zipfile.ZipFile(io.BytesIO(body(prepared_zip(client, detailed_task.task_code))))
+    persona = json.loads(archive.read("Rita_Sousa/persona.json"))
+    assert (persona["look"], persona["interests"], persona["photo_ideas"]) == (LOOK, INTERESTS, IDEAS)
+
+
+def test_the_csv_has_look_interests_and_photo_ideas_columns_after_the_profile(client, detailed_task):
+    rita, _ = csv_of(client, detailed_task)
+    assert list(rita)[-14:] == [*GenerationResult.PROFILE_FIELDS, "look", "interests", "photo_ideas"]
+    assert rita["look"] == LOOK
+    assert rita["interests"] == "Sourdough | Surfing at Matosinhos | Fado"
+    assert rita["photo_ideas"] == " | ".join(IDEAS)
+
+
+def test_a_persona_without_details_exports_empty_values(client, detailed_task):
+    rui = csv_of(client, detailed_task)[1]
+    assert (rui["firstname"], rui["look"], rui["interests"], rui["photo_ideas"]) == ("Rui", "", "", "")
+
+    document = json.loads(body(client.get(reverse("export_json", args=[detailed_task.task_code]))))
+    rui = document["personas"][1]
+    assert (rui["look"], rui["interests"], rui["photo_ideas"]) == ("", [], [])
+
+    archive = zipfile.ZipFile(io.BytesIO(body(prepared_zip(client, detailed_task.task_code))))
+    rui = json.loads(archive.read("Rui_Reis/persona.json"))
+    assert (rui["look"], rui["interests"], rui["photo_ideas"]) == ("", [], [])
+
+
+def test_a_formula_like_look_interest_or_photo_idea_stays_text_in_the_csv(client, staff):
+    task = make_task(user=staff, status="completed")
+    result = GenerationResult.objects.create(task=task, batch_number=1, firstname="Ada", lastname="Ng", gender="f")
+    PersonaDetails.objects.create(result=result, look="=1+1", interests=["@SUM(A1)", "chess"],
+                                  photo_ideas=["-2+3", "+cmd|' /C calc'!A0"])  # fmt: skip
+    (row,) = csv_of(client, task)
+    assert row["look"] == "'=1+1"
+    assert row["interests"] == "'@SUM(A1) | chess"  # the cell's start is what a spreadsheet reads as a formula
+    assert row["photo_ideas"] == "'-2+3 | +cmd|' /C calc'!A0"
+
+
+def personas_with_details(task, count: int) -> None:
+    for n in range(count):
+        result = GenerationResult.objects.create(task=task, batch_number=1, firstname=f"P{n}", lastname="Q",
+                                                 gender="f")  # fmt: skip
+        PersonaDetails.objects.create(result=result, look=f"look {n}", interests=["chess"], photo_ideas=["a park"])
+
+
+def test_the_exports_make_as_many_queries_for_20_personas_as_for_2(staff):
+    """The details come joined to their personas: no query per persona."""
+    few, many = make_task(user=staff, status="completed"), make_task(user=staff, status="completed")
+    personas_with_details(few, 2)
+    personas_with_details(many, 20)
+    for export in (exports.csv_rows, exports.json_document, exports.zip_archive):
+        counts = []
+        for task in (few, many):
+            with CaptureQueriesContext(connection) as queries:
+                for _ in export(task):
+                    pass
+            counts.append(len(queries))
+        assert counts[0] == counts[1], (export.__name__, counts)

@@ -10,6 +10,9 @@ from faker import Faker
 
 from generation.integrations.prompts import PEOPLE_MARK
 from generation.models import GenerationResult, PersonaDetails
+from generation.pipeline import lifecycle
+from generation.pipeline.lifecycle import Lease
+from generation.pipeline.redo import new_ideas
 from generation.pipeline.stages import run_inline
 from generation.services import regenerate_bios, regenerate_image, regenerate_photos
 from testkit.servers import wait_until
@@ -161,3 +164,30 @@ def test_new_photos_use_new_ideas_asked_for_once_and_one_new_photo_keeps_its_til
     run_inline(task)
     replacement = fake_openai.calls("/images/edits")[-1].form["prompt"]
     assert f"The scene: {details.photo_ideas[2]}" in replacement and result.firstname in replacement
+
+
+@pytest.mark.django_db
+def test_the_people_live_in_the_country_asked_for_else_the_language_s_own_and_their_names_come_from_it(
+    fake_openai, s3_bucket
+):
+    brazil = submit(bio_language="Portuguese", country="BR", number_to_generate=4)
+    run_inline(brazil)
+    portugal = submit(bio_language="Portuguese", number_to_generate=4)
+    run_inline(portugal)
+    first, second = (call.json["messages"][1]["content"] for call in fake_openai.calls("/chat/completions"))
+    assert "They live in Brazil." in first and "They live in Portugal." in second
+    provider = next(p for p in Faker("pt_BR").providers if p.__provider__ == "faker.providers.person")
+    assert all(r.lastname in provider.last_names for r in brazil.results.all())
+
+
+@pytest.mark.django_db
+def test_a_new_photos_unit_run_twice_asks_for_its_ideas_once(fake_openai, s3_bucket):
+    task = submit(number_to_generate=1)
+    run_inline(task)
+    unit = lifecycle.claim(regenerate_photos(task.results.get()).pk)
+    lease = Lease(unit)
+    first = new_ideas(unit, lease)
+    again = new_ideas(unit, lease)  # the same unit run again, after a worker died before its photos were made
+    assert first == again
+    chats = fake_openai.calls("/chat/completions")
+    assert sum(c.json["response_format"]["json_schema"]["name"] == "photo_ideas" for c in chats) == 1

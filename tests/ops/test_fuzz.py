@@ -452,6 +452,7 @@ def expected_csv_row(result: GenerationResult, columns: int) -> list[str]:
         "none",  # made by a factory, not stored through the pipeline: no Content Credentials recorded
         "not checked",
         *[""] * len(GenerationResult.PROFILE_FIELDS),  # no profile: empty cells, never "None"
+        *[""] * 3,  # no details either: no look, interests or photo ideas
     ]
 
 
@@ -462,6 +463,9 @@ def expected_persona(result: GenerationResult) -> dict:
         "gender": result.gender,
         "bios": {name: getattr(result, f"bio_{name}") for name in ("facebook", "instagram", "x", "tiktok")},
         "profile": {field: getattr(result, field) for field in GenerationResult.PROFILE_FIELDS},
+        "look": "",
+        "interests": [],
+        "photo_ideas": [],
         "base_image_url": result.base_image_url,
         "images": result.images or [],
         "cost_usd": 0.0,
@@ -513,7 +517,7 @@ def test_exports_of_hostile_personas_stay_well_formed(staff, people, images_each
 
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8"), newline="")))
     assert rows[0][:3] == ["firstname", "lastname", "gender"]
-    assert len(rows[0]) == 13 + len(GenerationResult.PROFILE_FIELDS) + 3 * images_each
+    assert len(rows[0]) == 16 + len(GenerationResult.PROFILE_FIELDS) + 3 * images_each
     assert rows[1:] == [expected_csv_row(result, images_each) for result in results]
 
     document = json.loads(json_body)
