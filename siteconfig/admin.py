@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from generation.integrations.backends import PersonaRequest
+from generation.integrations.backends import PersonaRequest, Skeleton
 from generation.integrations.prompts import persona_messages
 from generation.pipeline.personas import bio_prompts
 from siteconfig.defaults import CONFIG_FLAG_HELP, DEFAULT_BIO_PROMPTS, INT_CONFIG_HELP, INT_CONFIG_RANGES
@@ -23,6 +23,7 @@ from siteconfig.services import reseed_prompts
 # The request the preview shows the prompts within: an ordinary one, as a person would type it.
 SAMPLE_DESCRIPTION = "Amateur cyclists in their thirties who live in Lyon"
 SAMPLE_LANGUAGE = "French"
+SAMPLE_NAMES = (("Camille", "Martin"), ("Julien", "Bernard"))
 PREVIEW_STYLE = "white-space:pre-wrap;max-width:60em;margin:0 0 8px;font-size:12px"
 
 
@@ -111,16 +112,23 @@ class BioPromptAdmin(admin.ModelAdmin):
         saved, for a sample request: what this prompt reads like in place, beside the others and the framing."""
         if obj.pk is None:
             return "—"
+        people = tuple(
+            Skeleton(n, "fm"[n % 2], 30 + n, *SAMPLE_NAMES[n % 2]) for n in range(settings.PERSONAS_PER_BATCH)
+        )
         request = PersonaRequest(
             description=SAMPLE_DESCRIPTION,
             language=SAMPLE_LANGUAGE,
             count=settings.PERSONAS_PER_BATCH,
             bio_prompts=bio_prompts(),
+            people=people,
+            country="France",
+            photo_ideas=4,
         )
         system, user = persona_messages(request)
         return format_html(
             '<p style="margin:0 0 4px">For a sample request: “{}”, bios in {}, a batch of {} personas. The answer is '
-            "held to a JSON schema (one object per persona: names, gender, a bio per platform).</p>"
+            "held to a JSON schema (one object per persona: its name, gender and age as drawn, its profile, look, "
+            "interests, four photo ideas and a bio per platform).</p>"
             '<p style="margin:0"><strong>System</strong></p><pre style="{}">{}</pre>'
             '<p style="margin:0"><strong>User</strong></p><pre style="{}">{}</pre>',
             SAMPLE_DESCRIPTION, SAMPLE_LANGUAGE, request.count, PREVIEW_STYLE, system["content"], PREVIEW_STYLE,

@@ -295,11 +295,12 @@ def test_a_bio_prompt_page_previews_the_messages_the_model_is_sent(admin_client)
     page = admin_client.get(admin_url(Settings, "change", prompt.pk)).content.decode()
     assert "What the model is sent" in page
     # The pipeline's own framing around the saved prompts, for the sample request.
-    assert "You invent realistic, clearly fictional people" in page
+    assert "You write realistic, plainly fictional people" in page
     assert "Who they are: Amateur cyclists in their thirties who live in Lyon" in page
-    assert "Write every bio in French" in page
+    assert "Write every text in French" in page
+    assert "They live in France." in page and "&quot;firstname&quot;: &quot;Camille&quot;" in page
     assert "- bio_instagram (never more than 150 characters, spaces and emojis included): Three lines" in page
-    assert "Give exactly 5 people." in page
+    assert "Give exactly 5 people, one for each given above." in page
 
 
 def test_the_four_platform_prompts_offer_no_add_and_no_delete(admin_client):

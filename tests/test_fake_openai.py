@@ -17,7 +17,8 @@ import openai
 import pytest
 from PIL import Image
 
-from generation.integrations.prompts import persona_schema
+from generation.integrations.backends import PersonaRequest
+from generation.integrations.prompts import persona_schema as project_schema
 from testkit.fake_openai import running_fake_openai
 
 
@@ -29,6 +30,11 @@ def server():
 
 def client_for(fake, max_retries=0):
     return openai.OpenAI(api_key="test-key", base_url=fake.base_url, max_retries=max_retries)
+
+
+def persona_schema(count: int) -> dict:
+    """The schema the project sends for `count` personas."""
+    return project_schema(PersonaRequest(description="d", language="English", count=count, bio_prompts={}))
 
 
 def unbounded_schema():

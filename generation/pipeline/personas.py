@@ -118,7 +118,7 @@ def run_batch(unit: PipelineUnit, lease: Lease) -> str:
     task = unit.task
     prompts = bio_prompts()
     problems: list[str] = []
-    trimmed = refusals = changed = cut = 0
+    trimmed = refusals = changed = cut = repeats = 0
     for _ in range(settings.BATCH_ASK_ROUNDS):
         people = missing_people(unit)[: max(0, unit.size - saved_count(unit))]
         if not people:
@@ -152,6 +152,7 @@ def run_batch(unit: PipelineUnit, lease: Lease) -> str:
         changed += sum(one.changed for one in saved)
         cut += sum(one.persona.texts_cut for one in saved)
         if len(saved) < min(len(placed), missing):
+            repeats += min(len(placed), missing) - len(saved)
             problems.append(f"{min(len(placed), missing) - len(saved)} repeated name(s) dropped")
         if len(answer) < missing:
             problems.append(f"asked for {missing}, the model gave {len(answer)}")
@@ -164,6 +165,8 @@ def run_batch(unit: PipelineUnit, lease: Lease) -> str:
     elif refusals:
         reasons = "; ".join(dict.fromkeys(problems))
         notes.append(f"{refusals} persona(s) refused and asked again ({reasons})")
+    elif repeats:
+        notes.append(f"{repeats} repeated name(s) dropped and asked again")
     if trimmed:
         notes.append(f"{trimmed} bio(s) cut to their platform's length")
     if cut:

@@ -31,21 +31,19 @@ def people_request(task: GenerationTask) -> TaskRequest:
 
 
 @cache
-def own_name_locales() -> frozenset[str]:
-    """Faker's locales whose person provider has female and male first names of its own (others fall back to
+def has_own_names(locale: str) -> bool:
+    """Whether Faker's person provider for `locale` has female and male first names of its own (others fall back to
     American names)."""
-    found = set()
-    for locale in faker.config.AVAILABLE_LOCALES:
-        with warnings.catch_warnings():  # a deprecated locale says so as it loads
-            warnings.simplefilter("ignore")
-            provider = next(p for p in Faker(locale).providers if p.__provider__ == "faker.providers.person")
-        if (
-            provider.__lang__ == locale
-            and getattr(provider, "first_names_female", None)
-            and getattr(provider, "first_names_male", None)
-        ):
-            found.add(locale)
-    return frozenset(found)
+    if locale not in faker.config.AVAILABLE_LOCALES:
+        return False
+    with warnings.catch_warnings():  # a deprecated locale says so as it loads
+        warnings.simplefilter("ignore")
+        provider = next(p for p in Faker(locale).providers if p.__provider__ == "faker.providers.person")
+    return bool(
+        provider.__lang__ == locale
+        and getattr(provider, "first_names_female", None)
+        and getattr(provider, "first_names_male", None)
+    )
 
 
 def country_of(task: GenerationTask, request: TaskRequest | None = None) -> str:
@@ -61,14 +59,13 @@ def names_locale(language_name: str, country: str) -> str:
     """The Faker locale the names come from: the language as spoken in the country when Faker has it, else the
     country's own, else the language's; "" when Faker has no names for any of them."""
     language = languages.find(language_name)
-    own = own_name_locales()
     if country:
         primary = language.code.split("-")[0] if language else ""
-        of_country = sorted(locale for locale in own if locale.endswith(f"_{country}"))
+        of_country = sorted(locale for locale in faker.config.AVAILABLE_LOCALES if locale.endswith(f"_{country}"))
         for locale in [f"{primary}_{country}", *of_country]:
-            if locale in own:
+            if has_own_names(locale):
                 return locale
-    if language and language.faker_locale in own:
+    if language and has_own_names(language.faker_locale):
         return language.faker_locale
     return ""
 

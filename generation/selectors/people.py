@@ -3,10 +3,9 @@ and the most common heritages and towns; and what the task asked for."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from statistics import median
-
-from django.db.models import Count
 
 from generation.integrations import countries
 from generation.models import GenerationTask
@@ -33,22 +32,23 @@ class AskedPeople:
 
 
 def people_summary(task: GenerationTask) -> PeopleSummary:
-    results = task.results.order_by()
-    genders = dict(results.values_list("gender").annotate(n=Count("id")))
-    ages = sorted(results.exclude(age=None).values_list("age", flat=True))
+    """In one query of the task's rows, since the live part asks for it every two seconds."""
+    rows = list(task.results.order_by().values_list("gender", "age", "ethnicity", "current_city"))
+    genders = Counter(gender for gender, *_ in rows)
+    ages = sorted(age for _, age, _, _ in rows if age is not None)
     return PeopleSummary(
-        count=sum(genders.values()),
-        women=genders.get("f", 0),
-        men=genders.get("m", 0),
+        count=len(rows),
+        women=genders["f"],
+        men=genders["m"],
         ages=(ages[0], round(median(ages)), ages[-1]) if ages else None,
-        ethnicities=_most_common(results, "ethnicity"),
-        towns=_most_common(results, "current_city"),
+        ethnicities=_most_common(ethnicity for _, _, ethnicity, _ in rows),
+        towns=_most_common(town for *_, town in rows),
     )
 
 
-def _most_common(results, column: str) -> list[tuple[str, int]]:
-    rows = results.exclude(**{f"{column}__isnull": True}).exclude(**{column: ""})
-    return list(rows.values_list(column).annotate(n=Count("id")).order_by("-n", column)[:MOST_COMMON])
+def _most_common(values) -> list[tuple[str, int]]:
+    counted = Counter(value for value in values if value)
+    return sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))[:MOST_COMMON]
 
 
 def asked_people(task: GenerationTask) -> AskedPeople:

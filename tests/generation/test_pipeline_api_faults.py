@@ -242,10 +242,11 @@ def test_a_short_answer_asks_again_only_for_the_missing_personas(fake_openai, s3
     first, second = fake_openai.calls(CHAT)
     assert personas_asked(first) == 2
     assert personas_asked(second) == 1
-    # The second round is told which name is already taken.
-    first_name, second_name = [r.full_name for r in task.results.order_by("id")]
+    # The second round lists only the person still missing.
+    first_name, second_name = [f'"firstname": "{r.firstname}", "lastname": "{r.lastname}"' for r in
+                               task.results.order_by("id")]  # fmt: skip
     assert first_name != second_name
-    assert first_name in chat_prompt(second) and second_name not in chat_prompt(second)
+    assert second_name in chat_prompt(second) and first_name not in chat_prompt(second)
 
 
 @pytest.mark.parametrize("client_retries", [0, 1])

@@ -191,3 +191,14 @@ def test_a_new_photos_unit_run_twice_asks_for_its_ideas_once(fake_openai, s3_buc
     assert first == again
     chats = fake_openai.calls("/chat/completions")
     assert sum(c.json["response_format"]["json_schema"]["name"] == "photo_ideas" for c in chats) == 1
+
+
+@pytest.mark.django_db
+def test_where_the_model_names_people_a_repeated_name_is_refused_and_asked_again(fake_openai, s3_bucket):
+    fake_openai.hostile_next_chat(lambda n, p: p | {"firstname": "Elara", "lastname": "Voss"})
+    task = submit(bio_language="Breton", number_to_generate=3)
+    run_inline(task)
+    task.refresh_from_db()
+    names = [r.full_name for r in task.results.all()]
+    assert len(names) == 3 and len(set(names)) == 3 and names.count("Elara Voss") == 1
+    assert "repeated name(s) dropped" in task.error_log

@@ -109,6 +109,7 @@ class Command(BaseCommand):
         location = settings.STORAGES["default"]["OPTIONS"].get("bucket_name") or settings.MEDIA_ROOT
         self.stdout.write(f"Images: {location}/{storage.task_prefix(task.task_code)}")
         for result in task.results.all()[:10]:
-            self.stdout.write(f"  {result.full_name} ({result.gender}): {result.base_image_url}")
+            about = f", {result.headline}" if result.headline else ""
+            self.stdout.write(f"  {result.full_name} ({result.gender}{about}): {result.base_image_url}")
             for url in result.images or []:
                 self.stdout.write(f"      {url}")
