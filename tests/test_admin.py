@@ -298,7 +298,7 @@ def test_a_bio_prompt_page_previews_the_messages_the_model_is_sent(admin_client)
     assert "You write realistic, plainly fictional people" in page
     assert "Who they are: Amateur cyclists in their thirties who live in Lyon" in page
     assert "Write every text in French" in page
-    assert "They live in France." in page and "&quot;firstname&quot;: &quot;Camille&quot;" in page
+    assert "Where they live: France." in page and "&quot;firstname&quot;: &quot;Camille&quot;" in page
     assert "- bio_instagram (never more than 150 characters, spaces and emojis included): Three lines" in page
     assert "Give exactly 5 people, one for each given above." in page
 

@@ -97,7 +97,7 @@ def persona_messages(request: PersonaRequest) -> list[dict[str, str]]:
         )
         if request.avoid_names:
             naming += "These names are taken already; do not use them: " + ", ".join(request.avoid_names) + ". "
-    where = f"They live in {request.country}. " if request.country else ""
+    where = f"Where they live: {request.country}. " if request.country else ""
     user = (
         f"Who they are: {request.description.strip()}\n"
         f"{where}Every town, job and school is one that exists there or fits the description; when the description "

@@ -12,6 +12,18 @@ from generation.services.requests import DESCRIPTION_MAX, MINORS_REFUSED
 from siteconfig.defaults import BUDGET_DIGITS, BUDGET_PLACES, MOST_USD
 
 
+def age_field(label: str, initial: int, help_text: str = "") -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        initial=initial,
+        min_value=YOUNGEST,
+        max_value=OLDEST,
+        error_messages={"min_value": MINORS_REFUSED, "invalid": "Enter a whole number."},
+        help_text=help_text,
+    )
+
+
 class TaskForm(forms.Form):
     """The new-task form. Its values are checked again by `services.submit_task`, which is the
     single write path; this form only gives each field its widget and its message."""
@@ -27,21 +39,10 @@ class TaskForm(forms.Form):
         choices=[(language.name, languages.label(language)) for language in languages.LANGUAGES],
         initial="English",
     )
-    age_min = forms.IntegerField(
-        label="Youngest age",
-        required=False,
-        initial=DEFAULT_AGES[0],
-        min_value=YOUNGEST,
-        max_value=OLDEST,
-        error_messages={"min_value": MINORS_REFUSED, "invalid": "Enter a whole number."},
-    )
-    age_max = forms.IntegerField(
-        label="Oldest age",
-        required=False,
-        initial=DEFAULT_AGES[1],
-        min_value=YOUNGEST,
-        max_value=OLDEST,
-        error_messages={"min_value": MINORS_REFUSED, "invalid": "Enter a whole number."},
+    age_min = age_field("Youngest age", DEFAULT_AGES[0])
+    age_max = age_field(
+        "Oldest age",
+        DEFAULT_AGES[1],
         help_text=f"Everyone is an adult: ages from {YOUNGEST} to {OLDEST}, spread across the range.",
     )
     gender = forms.ChoiceField(

@@ -175,7 +175,7 @@ def test_the_people_live_in_the_country_asked_for_else_the_language_s_own_and_th
     portugal = submit(bio_language="Portuguese", number_to_generate=4)
     run_inline(portugal)
     first, second = (call.json["messages"][1]["content"] for call in fake_openai.calls("/chat/completions"))
-    assert "They live in Brazil." in first and "They live in Portugal." in second
+    assert "Where they live: Brazil." in first and "Where they live: Portugal." in second
     provider = next(p for p in Faker("pt_BR").providers if p.__provider__ == "faker.providers.person")
     assert all(r.lastname in provider.last_names for r in brazil.results.all())
 

@@ -197,35 +197,29 @@ class OpenAIBackend:
                          usage=calls.usage_of(answer), http_status=200, size=size, quality=quality)  # fmt: skip
             return result
 
-    def generate_personas(self, request: PersonaRequest) -> list[dict]:
+    def _structured(self, messages: list[dict], name: str, schema: dict, *, answer: str, kind: str) -> list:
+        """One chat call whose answer is held to `schema` (strict structured outputs); returns its list `answer`."""
         return self._call(
             lambda: self.client.chat.completions.create(
                 model=self.text_model,
-                messages=persona_messages(request),
+                messages=messages,
                 response_format={
                     "type": "json_schema",
-                    "json_schema": {"name": "personas", "strict": True, "schema": persona_schema(request)},
+                    "json_schema": {"name": name, "strict": True, "schema": schema},
                 },
                 timeout=settings.OPENAI_TEXT_TIMEOUT,
             ),
-            _personas,
-            kind=calls.chat_kind(),
+            lambda completion: _answer_list(completion, answer),
+            kind=kind,
         )
 
+    def generate_personas(self, request: PersonaRequest) -> list[dict]:
+        return self._structured(persona_messages(request), "personas", persona_schema(request), answer="personas",
+                                kind=calls.chat_kind())  # fmt: skip
+
     def write_photo_ideas(self, request: IdeasRequest) -> list[str]:
-        return self._call(
-            lambda: self.client.chat.completions.create(
-                model=self.text_model,
-                messages=ideas_messages(request),
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": "photo_ideas", "strict": True, "schema": ideas_schema(request.count)},
-                },
-                timeout=settings.OPENAI_TEXT_TIMEOUT,
-            ),
-            lambda completion: _answer_list(completion, "ideas"),
-            kind=ApiCall.Kind.IDEAS,
-        )
+        return self._structured(ideas_messages(request), "photo_ideas", ideas_schema(request.count), answer="ideas",
+                                kind=ApiCall.Kind.IDEAS)  # fmt: skip
 
     def generate_image(self, prompt: str, *, shape: Shape) -> bytes:
         size = asks.size(shape)
@@ -267,10 +261,6 @@ class OpenAIBackend:
             raise BadImage("The image API answered with undecodable data.") from error
         check_image(data, size=size, output_format=self.output.get("output_format", ""))
         return data
-
-
-def _personas(completion) -> list[dict]:
-    return _answer_list(completion, "personas")
 
 
 def _answer_list(completion, name: str) -> list:
