@@ -118,7 +118,10 @@ def test_the_calls_of_a_killed_worker_stay_recorded_after_its_units_run_again(st
     after = set(ApiCall.objects.filter(task=task).values_list("pk", flat=True))
     assert before <= after and len(after) > len(before)
     for unit in held:
-        assert ApiCall.objects.filter(unit=unit, pk__in=after - before).exists()  # the re-run's own calls
+        # A unit killed after both its calls (base and grid) were answered and recorded may have stored everything
+        # and need no call again; any other makes calls of its own in the re-run, recorded beside the first ones.
+        if ApiCall.objects.filter(unit=unit, pk__in=before, outcome="ok").count() < 2:
+            assert ApiCall.objects.filter(unit=unit, pk__in=after - before).exists()  # the re-run's own calls
     answered = len(fake_openai.usage_sent)
     # Only a call the kill cut off between the server's answer and its row can be missing: one per held unit.
     assert answered - len(held) <= ApiCall.objects.filter(task=task, outcome="ok").count() <= answered
