@@ -68,8 +68,3 @@ class PersonaDetails(models.Model):
 
     def __str__(self) -> str:
         return f"details of {self.result_id}"
-
-    def idea(self, position: int) -> str:
-        """The idea of photo `position` (1…), or "" when it has none."""
-        ideas = self.photo_ideas or []
-        return ideas[position - 1] if 1 <= position <= len(ideas) else ""
