@@ -32,10 +32,9 @@ def photo_description(result: GenerationResult) -> str:
     return f"AI-generated photo of a fictional person ({result.firstname} {result.lastname})."
 
 
-def sitter_of(task: GenerationTask, result: GenerationResult) -> Sitter:
+def sitter_of(task: GenerationTask, result: GenerationResult, details: PersonaDetails | None) -> Sitter:
     """Who the persona's photos show: their age, heritage, look, job and town (a persona made before profiles has
     the task's description instead)."""
-    details = PersonaDetails.objects.filter(result_id=result.pk).only("look").first()
     return Sitter(
         firstname=result.firstname,
         gender=result.gender,
@@ -74,9 +73,9 @@ class PersonaFiles:
         ideas: list[str] | None = None,
     ):
         self.unit, self.lease, self.pool, self.version = unit, lease, pool, version
-        self.sitter = sitter_of(unit.task, unit.result)
+        details = PersonaDetails.objects.filter(result_id=unit.result_id).only("look", "photo_ideas").first()
+        self.sitter = sitter_of(unit.task, unit.result, details)
         if ideas is None:
-            details = PersonaDetails.objects.filter(result_id=unit.result_id).only("photo_ideas").first()
             ideas = list(details.photo_ideas or []) if details else []
         self.ideas = ideas
         self.task_code, self.result_id = unit.task.task_code, unit.result_id
